@@ -1,0 +1,1 @@
+"""Orchestration: brains, the screening run, the decision policy, traces, chat, the CLI."""

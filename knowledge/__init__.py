@@ -1,0 +1,1 @@
+"""Rubric passages, criteria thresholds, capture protocol and ethics, with a small loader."""
