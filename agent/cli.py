@@ -16,6 +16,7 @@ from tools.errors import InputError
 
 # command name -> module under agent.commands
 COMMANDS: dict[str, str] = {
+    "demo": "demo",
     "screen": "screen",
     "session": "session",
     "synth": "synth",

@@ -34,6 +34,7 @@ Conventions (skeleton frame: metres, y up, right-handed):
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -282,7 +283,9 @@ def measure(skel: Skeleton, names: list[str] | None = None) -> dict[str, Measure
     specs = MEASUREMENTS if names is None else [SPECS[n] for n in names]
     out = {}
     for spec in specs:
-        with np.errstate(invalid="ignore", divide="ignore"):
+        # all-NaN frames (joint not seen) are expected: they give NaN, not a warning
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             values = np.asarray(spec.compute(skel), dtype=np.float64)
         out[spec.name] = Measurement(spec.name, spec.unit, spec.view, values)
     return out

@@ -9,6 +9,8 @@ films the heels-raised repetition): it scores 1 and goes to review, saying so.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from tools.angles import measure
@@ -38,7 +40,8 @@ def _at(values: np.ndarray, frame: int | None) -> float | None:
 def score_deep_squat(skel: Skeleton, criteria: dict, view: str, heels_raised: bool) -> dict:
     """Judge every deep-squat criterion. Returns criteria, score, bottom frame and movement checks."""
     spec = criteria["deep_squat"]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames where a joint was not seen give NaN
         m = measure(skel)
         depth = _mean_lr(m, "hip_below_knee_deg")
         knee_flex = _mean_lr(m, "knee_flexion_deg")

@@ -1,0 +1,74 @@
+"""`formscout screen CLIP_OR_NPZ --test TEST [--side L|R] [--pain] [--json] [--out DIR]`."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from agent.protocol import ScreenRequest
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("screen", help="score one clip (video or skeleton .npz) of one FMS test",
+                       description="Measure one FMS clip and score it 0-3, or flag it for physio review. "
+                                   "Writes verdict.json, trace.json, skeleton.npz, angles.csv and the overlay.")
+    p.add_argument("clip", help="video file (mp4, mov, ...) or canonical skeleton .npz")
+    p.add_argument("--test", required=True, help="deep_squat, hurdle_step, inline_lunge, shoulder_mobility, "
+                                                 "active_straight_leg_raise, trunk_stability_pushup, rotary_stability")
+    p.add_argument("--side", choices=["L", "R", "l", "r"], help="side for bilateral tests (default: detect)")
+    p.add_argument("--pain", action="store_true", help="the athlete reported pain: the score is 0")
+    p.add_argument("--heels-raised", choices=["yes", "no", "auto"], default="auto",
+                   help="deep squat: heels on a board (default: detect from the skeleton)")
+    p.add_argument("--pose", default="mediapipe", choices=["mediapipe", "yolo"], help="pose backend")
+    p.add_argument("--pose-weights", default="", help="weights file for --pose yolo")
+    p.add_argument("--criteria", default="", help="team thresholds YAML merged over knowledge/criteria.yaml")
+    p.add_argument("--athlete", default="", help="athlete id to file the run under")
+    p.add_argument("--brain", default="protocol", help="who decides the tool calls (default: protocol)")
+    p.add_argument("--max-duration-s", type=float, default=120.0, help="longest clip accepted (s)")
+    p.add_argument("--max-size-mb", type=float, default=500.0, help="largest file accepted (MB)")
+    p.add_argument("--out", default="", help="run folder (default: formscout_runs/<time>_<test>)")
+    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from agent.screening import screen
+    out = args.out or str(Path("formscout_runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_{args.test}")
+    request = ScreenRequest(source=args.clip, test=args.test, run_dir=out,
+                            side=args.side.upper() if args.side else None, pain=args.pain,
+                            heels_raised=args.heels_raised, pose_backend=args.pose,
+                            pose_weights=args.pose_weights, criteria_file=args.criteria,
+                            max_duration_s=args.max_duration_s, max_size_mb=args.max_size_mb,
+                            athlete_id=args.athlete)
+    verdict = screen(request, brain=args.brain)
+    if args.json:
+        print(json.dumps(verdict, default=str))
+    else:
+        print(format_verdict(verdict))
+    return 0
+
+
+def format_verdict(v: dict) -> str:
+    side = "" if v["side"] in ("NA", None) else f" ({v['side']})"
+    head = f"{v['test']}{side}: "
+    if v["score"] is None:
+        head += "no score: PHYSIO REVIEW"
+    else:
+        head += f"score {v['score']} (confidence {v['confidence']:.2f})" + ("  -> PHYSIO REVIEW" if v["review"] else "")
+    lines = [head]
+    for why in v["reasons"]:
+        lines.append(f"  review: {why}")
+    for c in v["criteria"]:
+        mark = {True: "pass", False: "FAIL", None: "n/a "}[c["passed"]]
+        value = "-" if c["value"] is None else f"{c['value']:.3g}"
+        lines.append(f"  [{mark}] {c['id']}: {value} {c['unit']} (threshold {c['pass_if']} {c['threshold']:g}, "
+                     f"frame {c['deciding_frame']})" + (f"  {c['reason']}" if c.get("reason") else ""))
+    q = v.get("quality") or {}
+    if q:
+        lines.append(f"  pose quality: athlete in {100 * q.get('athlete_share', 0):.0f}% of frames, "
+                     f"jitter {q.get('jitter_mm')} mm, identity jumps {q.get('identity_jumps')}")
+    a = v["artifacts"]
+    lines.append(f"  trace:   {a['trace_json']}")
+    lines.append(f"  overlay: {a['overlay_mp4']}  (deciding frame: {a['deciding_frame_png']})")
+    lines.append("  Screening aid, not a diagnosis.")
+    return "\n".join(lines)

@@ -1,0 +1,25 @@
+"""Shared fixtures: paths to optional real footage, and a private FormScout home per test session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sports2d_clip() -> Path:
+    clip = SHARED_DATA / "sports2d_demo.mp4"
+    if not clip.is_file():
+        pytest.skip("real footage ../shared/data/sports2d_demo.mp4 is not present on this machine")
+    return clip
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory, monkeypatch):
+    """Never touch the user's ~/.formscout from a test."""
+    home = tmp_path_factory.getbasetemp() / "formscout_home"
+    monkeypatch.setenv("FORMSCOUT_HOME", str(home))
+    monkeypatch.setenv("FORMSCOUT_DB", str(home / "formscout.duckdb"))
