@@ -100,8 +100,7 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
                                "deciding_criterion": s["score_rubric"].get("deciding_criterion") or "",
                                "deciding_frame": (s["score_rubric"].get("deciding_frame")
                                                   if s["score_rubric"].get("deciding_frame") is not None else -1),
-                               "value": _decider(s).get("value") if _decider(s).get("value") is not None
-                               else float("nan"),
+                               "value": _decider(s).get("value"),
                                "unit": _decider(s).get("unit", "deg"),
                                "passed": str(_decider(s).get("passed", "")),
                                "video_path": "" if r.is_skeleton else r.source},

@@ -13,14 +13,11 @@ import logging
 import math
 from pathlib import Path
 
-from agent.protocol import ScreenRequest, missing_required, next_call
-from agent.steps import STEP_FUNCTIONS
-from agent.trace import Stopwatch, TraceRecorder, save_trace, sha256_file
+from agent.protocol import PROTOCOL, ScreenRequest, missing_required
+from agent.trace import TraceRecorder, save_trace, sha256_file
 from tools.errors import InputError
 
 log = logging.getLogger(__name__)
-
-BRAINS = ("protocol",)
 
 
 def _check_source(path: str) -> Path:
@@ -32,50 +29,75 @@ def _check_source(path: str) -> Path:
     return p
 
 
-def screen(request: ScreenRequest, brain: str = "protocol") -> dict:
-    """Run the screening protocol on one clip; returns the verdict (also written to the run folder)."""
-    if brain not in BRAINS:
-        raise InputError(f"unknown brain {brain!r}; choose one of: {', '.join(BRAINS)}")
+TASK = """Screen this Functional Movement Screen clip. Call the tools in protocol order:
+check_video -> estimate_pose -> lift_to_3d -> prepare_skeleton -> measure_angles -> score_rubric
+-> decide -> render_overlay, then give the decision as the final answer. Never state a measurement
+that a tool did not return; a run without measurement cannot end in a score.
+Request:
+```json
+{request}
+```"""
+
+
+def screen(request: ScreenRequest, brain: str = "protocol", brain_options: dict | None = None) -> dict:
+    """Run the screening agent on one clip; returns the verdict (also written to the run folder).
+
+    One run = one smolagents ToolCallingAgent run: the brain chooses the calls,
+    the StepTools execute them and log them, and the trace is built from that
+    log plus what the brain said at each step.
+    """
+    from smolagents import ToolCallingAgent
+    from smolagents.monitoring import LogLevel
+
+    from agent.brains import make_brain
+    from agent.toolbox import CallLog, make_tools
     from tools.rubric import check_test_and_side
+
+    model = make_brain(brain, **(brain_options or {}))
     request.side = check_test_and_side(request.test, request.side)
     if request.side == "NA":
         request.side = None
     source = _check_source(request.source)
     run_dir = Path(request.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    request.run_dir = str(run_dir)
+    request.source = str(source)
     request.source_sha256 = sha256_file(source)
     recorder = TraceRecorder.start(
-        brain=brain, athlete_id=request.athlete_id or None, test=request.test, side=request.side or "NA",
+        brain=brain, brain_model=getattr(model, "model_id", None), athlete_id=request.athlete_id or None,
+        test=request.test, side=request.side or "NA",
         input={"kind": "skeleton" if request.is_skeleton else "video", "name": source.name,
                "sha256": request.source_sha256},
         request={k: v for k, v in request.to_dict().items() if k not in ("source", "run_dir", "extra")})
 
-    results: dict = {}
-    failure: tuple[str, Exception] | None = None
-    while (call := next_call(request, results)) is not None:
-        step, args = call
-        with Stopwatch() as sw:
-            try:
-                result = STEP_FUNCTIONS[step.tool](**args)
-            except InputError as exc:
-                failure = (step.tool, exc)
-                result = None
-            except Exception as exc:  # a tool failed inside: record it, never score past it
-                log.exception("step %s failed", step.tool)
-                failure = (step.tool, exc)
-                result = None
-        recorder.add_step(step.tool, _relative(args, run_dir), _relative(result, run_dir), sw.ms,
-                          brain_message=step.why, error=None if failure is None else f"{type(failure[1]).__name__}: {failure[1]}")
-        if failure is not None:
-            break
-        results[step.tool] = result
+    log = CallLog()
+    agent = ToolCallingAgent(tools=make_tools(log), model=model, max_steps=len(PROTOCOL) + 4,
+                             verbosity_level=LogLevel.OFF)
+    brain_said = []
+    try:
+        agent.run(TASK.format(request=json.dumps(request.to_dict())))
+    finally:
+        # what the brain said before each call, in call order
+        for mstep in agent.memory.steps:
+            for call in getattr(mstep, "tool_calls", None) or []:
+                if call.name != "final_answer":
+                    brain_said.append(str(getattr(mstep, "model_output", "") or ""))
+    for i, call in enumerate(log.calls):
+        recorder.add_step(call.tool, _relative(call.arguments, run_dir), _relative(call.result, run_dir),
+                          call.duration_ms, brain_message=brain_said[i] if i < len(brain_said) else "",
+                          error=call.error)
 
+    results = log.results()
+    failed = next((c for c in log.calls if c.error), None)
+    failure = (failed.tool, failed.error) if failed else None
     verdict = _verdict(request, results, failure, run_dir, recorder.header["run_id"])
     trace = recorder.finish(verdict)
     save_trace(trace, run_dir / "trace.json")
     (run_dir / "verdict.json").write_text(json.dumps(verdict, indent=2, default=str))
-    if failure is not None and isinstance(failure[1], InputError):
-        raise InputError(str(failure[1]))  # bad input: the CLI says what to do (the trace keeps the record)
+    bad_input = log.first_input_error()
+    if bad_input is not None:
+        # bad input: the CLI says what to do (the trace keeps the record)
+        raise InputError(bad_input.error.split(": ", 1)[1])
     return verdict
 
 

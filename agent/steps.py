@@ -100,7 +100,7 @@ def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = Fal
 
 
 def render_overlay(skeleton_path: str, run_dir: str, test: str, deciding_criterion: str = "",
-                   deciding_frame: int = -1, value: float = float("nan"), unit: str = "deg",
+                   deciding_frame: int = -1, value: float | None = None, unit: str = "deg",
                    passed: str = "", video_path: str = "") -> dict:
     """Skeleton overlay video (H.264) with the deciding angle drawn on the deciding frame, plus that frame as PNG."""
     from tools.overlay import Highlight, write_overlay
@@ -111,7 +111,8 @@ def render_overlay(skeleton_path: str, run_dir: str, test: str, deciding_criteri
         side = _nearer_side(skel, deciding_frame)
         joints = tuple(f"{side}_{j}" if f"{side}_{j}" in JOINT_INDEX else j for j in spec["draw"])
         highlight = Highlight(frame=int(deciding_frame), joints=joints,
-                              label=deciding_criterion.replace("_", " "), value=float(value), unit=unit,
+                              label=deciding_criterion.replace("_", " "),
+                              value=float("nan") if value is None else float(value), unit=unit,
                               passed={"true": True, "false": False}.get(str(passed).lower()))
     return write_overlay(skel, run_dir, video_path=video_path or None, highlight=highlight)
 
