@@ -18,7 +18,8 @@ def test_good_squat_scores_3_with_every_criterion_explained():
     assert depth.passed and depth.value == pytest.approx(20, abs=0.5) and depth.unit == "deg"
     assert depth.deciding_frame is not None and depth.threshold == 0.0
     assert crit(r, "torso_parallel_tibia").value == pytest.approx(-5, abs=0.5)
-    assert r.inputs["heels_raised"] is False and r.inputs["heels_raised_inferred"] is True
+    assert r.inputs["heels_raised"] is False and r.inputs["heels_raised_assumed"] is True
+    assert any("heels assumed flat" in n for n in r.notes)
     assert r.confidence >= 0.65
 
 

@@ -44,16 +44,6 @@ def check_test_and_side(test: str, side: str | None) -> str | None:
     return side
 
 
-def infer_heels_raised(skel: Skeleton, threshold_m: float) -> bool | None:
-    """Heels on a board: heel stands higher above the toe than on flat ground, at the start."""
-    n = max(1, int(round(0.3 * skel.fps)))
-    heights = [skel.joint(f"{s}_heel")[:n, 1] - skel.joint(f"{s}_toe")[:n, 1] for s in ("left", "right")]
-    h = np.concatenate(heights)
-    if not np.isfinite(h).any():
-        return None
-    return bool(np.nanmedian(h) > threshold_m)
-
-
 def _confidence(score: int | None, criteria: list[CriterionResult]) -> tuple[float, CriterionResult | None]:
     """Confidence from the deciding margin: at the threshold 0.5, a full `scale` away 1.0."""
     judged = [c for c in criteria if c.margin_scaled is not None]
@@ -84,11 +74,14 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         from tools.rubric.deep_squat import score_deep_squat, squat_score
         spec = criteria["deep_squat"]
         if heels_raised is None:
-            inferred = infer_heels_raised(skel, float(spec["heels_raised_detect_m"]))
-            heels_raised = bool(inferred)
-            inputs["heels_raised_inferred"] = True
-            if inferred is None:
-                notes.append("heel and toe not seen at the start: assumed heels flat")
+            # The board is not reliably visible in a skeleton (MediaPipe's heel landmark already sits
+            # ~5 cm above the toe on flat ground in our rendered tests), so unless the skeleton's meta
+            # or the physio says so, the repetition is taken as flat-heeled and the output says it.
+            heels_raised = bool(skel.meta.get("heels_raised", False))
+            inputs["heels_raised_assumed"] = "heels_raised" not in skel.meta
+            if inputs["heels_raised_assumed"]:
+                notes.append("heels assumed flat on the floor; for the heels-raised repetition say so "
+                             "(--heels-raised yes)")
         inputs["heels_raised"] = bool(heels_raised)
         judged = score_deep_squat(skel, criteria, view, heels_raised)
         crits = judged["criteria"]
