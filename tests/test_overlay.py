@@ -189,6 +189,18 @@ def test_overlay_scales_uv_to_the_video_size(tmp_path):
     assert _near(png[v, u], PASS_RGB, 10)
 
 
+def test_tall_video_is_scaled_down_with_the_skeleton(tmp_path):
+    sk = _skeleton()
+    video = write_video(tmp_path / "clip.mp4", [np.zeros((H, W, 3), np.uint8)] * 30, fps=30)
+    result = write_overlay(sk, tmp_path, video_path=video, highlight=KNEE, stem="small", max_height_px=H // 2)
+    info = probe_video(result["overlay_mp4"], min_duration_s=0)
+    assert (info.width, info.height) == (W // 2, H // 2)
+    png = cv2.cvtColor(cv2.imread(result["deciding_frame_png"]), cv2.COLOR_BGR2RGB)
+    assert png.shape[:2] == (H // 2, W // 2)
+    u, v = np.round(sk.uv[15, JOINT_INDEX["left_knee"]] / 2).astype(int)
+    assert _near(png[v, u], PASS_RGB, 10)
+
+
 def test_overlay_rejects_mismatched_input(tmp_path):
     video = write_video(tmp_path / "clip.mp4", [np.zeros((H, W, 3), np.uint8)] * 30, fps=30)
     with pytest.raises(InputError, match="no image coordinates"):

@@ -240,8 +240,11 @@ def _canvas_uv(skeleton: Skeleton) -> tuple[np.ndarray, tuple[int, int]]:
 
 def write_overlay(skeleton: Skeleton, out_dir: str | Path, *, video_path: str | Path | None = None,
                   highlight: Highlight | None = None, stem: str = "overlay",
-                  highlight_window_s: float = 1.0) -> dict:
+                  highlight_window_s: float = 1.0, max_height_px: int = 720) -> dict:
     """Write `<stem>.mp4` (skeleton overlay, H.264) and `<stem>_deciding_frame.png` into `out_dir`.
+
+    Video frames taller than `max_height_px` are scaled down first (a 1080p
+    overlay costs twice the encoding time of 720p and a browser shows no more).
 
     With `video_path` the skeleton's `uv` is drawn on the video's upright
     frames (scaled when `image_size` differs from the video's size; skeleton
@@ -265,6 +268,11 @@ def write_overlay(skeleton: Skeleton, out_dir: str | Path, *, video_path: str | 
         if skeleton.image_size and tuple(skeleton.image_size) != (info.width, info.height):
             uv = uv * (np.asarray([info.width, info.height], np.float32) / np.asarray(skeleton.image_size, np.float32))
         backgrounds: Iterator[np.ndarray] = iter_frames(video_path)
+        if info.height > max_height_px:
+            shrink = max_height_px / info.height
+            size = (int(round(info.width * shrink)) // 2 * 2, int(max_height_px) // 2 * 2)
+            uv = uv * np.asarray([size[0] / info.width, size[1] / info.height], np.float32)
+            backgrounds = (cv2.resize(bg, size, interpolation=cv2.INTER_AREA) for bg in backgrounds)
     else:
         fps, n_out = skeleton.fps, skeleton.n_frames
         uv, (w, h) = _canvas_uv(skeleton)
