@@ -1,14 +1,20 @@
 """The FMS screening protocol as data: which tool comes next, with which arguments.
 
 video -> pose -> 3D -> prepare (fill, smooth, quality) -> measure -> rules ->
-ST-GCN -> retrieve -> decide -> overlay. `next_call(request, results)` looks
-at what has run so far and returns the next (tool, arguments), or None when
-the protocol is complete. The protocol brain follows it exactly; a VLM brain
-may choose its own order, but `missing_required` says which required steps a
-run still lacks, so no run ends in a score without measurement.
+ST-GCN -> retrieve clips -> retrieve passages -> decide -> overlay.
+`next_call(request, results)` looks at what has run so far and returns the
+next (tool, arguments), or None when the protocol is complete. The protocol
+brain follows it exactly; a VLM brain may choose its own order, but
+`missing_required` says which required steps a run still lacks, so no run ends
+in a score without measurement, and `provenance_problems` checks that each step
+read what the step before it produced and that decide got the tools' own
+results (not numbers a brain wrote). The optional steps (ST-GCN, retrieval)
+apply only when their backends exist: screening records in
+request.extra["skip"] which cannot run and why (agent.steps.optional_steps_unavailable).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -69,6 +75,19 @@ def _decider(s: dict) -> dict:
     return crit or {}
 
 
+def _optional(r: ScreenRequest, tool: str) -> bool:
+    """An optional step runs unless screening found it unavailable (request.extra["skip"] says why)."""
+    return tool not in r.extra.get("skip", {})
+
+
+def _cited_criteria(s: dict) -> list[str]:
+    """The deciding criterion first, then every other criterion that failed."""
+    rubric = s.get("score_rubric", {})
+    ids = [rubric["deciding_criterion"]] if rubric.get("deciding_criterion") else []
+    ids += [c["id"] for c in rubric.get("criteria", []) if c.get("passed") is False and c["id"] not in ids]
+    return ids
+
+
 PROTOCOL: tuple[ProtocolStep, ...] = (
     ProtocolStep("check_video", "Check the clip opens and is within the capture limits.",
                  lambda r, s: {"video_path": r.source, "max_duration_s": r.max_duration_s,
@@ -90,6 +109,18 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
                  lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "",
                                "pain": r.pain, "heels_raised": r.heels_raised,
                                "criteria_file": r.criteria_file}),
+    ProtocolStep("score_stgcn", "Ask the ST-GCN for its second opinion on the score.",
+                 lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "", "pain": r.pain},
+                 applies=lambda r, s: _optional(r, "score_stgcn"), required=False),
+    ProtocolStep("retrieve_similar_clips", "Find the physio-scored clips that move most like this one.",
+                 lambda r, s: {"skeleton_path": _prepared(s), "test": r.test,
+                               "side": s["score_rubric"].get("side") or r.side or "", "k": 5},
+                 applies=lambda r, s: _optional(r, "retrieve_similar_clips"), required=False),
+    ProtocolStep("retrieve_passages", "Look up the rubric passages the score rests on, for citation.",
+                 lambda r, s: {"test": r.test, "criterion_ids": _cited_criteria(s),
+                               "score": s["score_rubric"]["score"] if s["score_rubric"].get("score") is not None
+                               else -1},
+                 applies=lambda r, s: _optional(r, "retrieve_passages"), required=False),
     ProtocolStep("decide", "Combine the rules, pose quality and second opinions into a score or a review flag.",
                  lambda r, s: {"rubric_json": s["score_rubric"],
                                "quality_json": s["prepare_skeleton"]["quality"],
@@ -109,7 +140,6 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
 STEPS: dict[str, ProtocolStep] = {p.tool: p for p in PROTOCOL}
 
 
-
 def next_call(request: ScreenRequest, results: dict) -> tuple[ProtocolStep, dict] | None:
     """The next protocol step that applies and has not run, with its arguments."""
     for step in PROTOCOL:
@@ -121,3 +151,62 @@ def next_call(request: ScreenRequest, results: dict) -> tuple[ProtocolStep, dict
 
 def missing_required(request: ScreenRequest, results: dict) -> list[str]:
     return [p.tool for p in PROTOCOL if p.required and p.applies(request, results) and p.tool not in results]
+
+
+def planned_order(request: ScreenRequest) -> list[str]:
+    """The protocol's steps for this request, in order (what the task tells a brain to call)."""
+    return [p.tool for p in PROTOCOL if p.applies(request, {})]
+
+
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def provenance_problems(request: ScreenRequest, calls: dict[str, tuple[dict, dict]]) -> list[str]:
+    """Ways a brain's calls break the chain from the input to the decision (empty = sound).
+
+    `calls`: tool -> (arguments, result) of its latest successful call. A brain
+    chooses its own calls, so before a decision stands we check that each step
+    read what the step before it produced, that the request's test, side, pain
+    and heels were passed on unchanged, and that decide was given exactly the
+    results the tools returned (not numbers the brain wrote itself).
+    """
+    problems: list[str] = []
+    args = {tool: a for tool, (a, _) in calls.items()}
+    res = {tool: r for tool, (_, r) in calls.items()}
+    source = res["lift_to_3d"]["skeleton_path"] if "lift_to_3d" in res else request.source
+    if "prepare_skeleton" in args:
+        if args["prepare_skeleton"].get("skeleton_path") != source:
+            problems.append("prepare_skeleton did not read the skeleton of this clip")
+        if args["prepare_skeleton"].get("test") != request.test:
+            problems.append(f"prepare_skeleton was asked about {args['prepare_skeleton'].get('test')!r}, "
+                            f"not {request.test!r}")
+    prepared = res.get("prepare_skeleton", {}).get("skeleton_path")
+    for tool in ("measure_angles", "score_rubric", "score_stgcn", "retrieve_similar_clips"):
+        if tool in args and args[tool].get("skeleton_path") != prepared:
+            problems.append(f"{tool} did not read the prepared skeleton of this clip")
+    if "score_rubric" in args:
+        a = args["score_rubric"]
+        if a.get("test") != request.test:
+            problems.append(f"score_rubric scored {a.get('test')!r}, not the requested {request.test!r}")
+        if request.side and (a.get("side") or "").upper() != request.side:
+            problems.append(f"score_rubric scored side {a.get('side')!r}, not the requested {request.side!r}")
+        if bool(a.get("pain", False)) != bool(request.pain):
+            problems.append("score_rubric was not given the pain the athlete reported" if request.pain
+                            else "score_rubric was told of pain the athlete did not report")
+        if str(a.get("heels_raised", "auto")) != str(request.heels_raised):
+            problems.append(f"score_rubric was given heels_raised={a.get('heels_raised')!r}, "
+                            f"not the requested {request.heels_raised!r}")
+        if (a.get("criteria_file") or "") != (request.criteria_file or ""):
+            problems.append("score_rubric did not use the requested criteria file")
+    if "decide" in args:
+        a = args["decide"]
+        if not _same(a.get("rubric_json"), res.get("score_rubric")):
+            problems.append("decide was given a rubric result that score_rubric did not return")
+        if not _same(a.get("quality_json"), res.get("prepare_skeleton", {}).get("quality")):
+            problems.append("decide was given a pose-quality report that prepare_skeleton did not return")
+        if not _same(a.get("stgcn_json") or {}, res.get("score_stgcn", {})):
+            problems.append("decide was given an ST-GCN opinion that score_stgcn did not return")
+        if not _same(a.get("neighbours_json") or [], res.get("retrieve_similar_clips", {}).get("neighbours", [])):
+            problems.append("decide was given neighbours that retrieve_similar_clips did not return")
+    return problems

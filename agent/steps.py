@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 POSE_FILE = "pose_2d.npz"
 RAW_SKELETON_FILE = "skeleton_raw.npz"
 SKELETON_FILE = "skeleton.npz"
+# = tools.stgcn.infer.DEFAULT_CHECKPOINT, named here so that checking for it does not import torch (tested equal)
+STGCN_CHECKPOINT = Path(__file__).resolve().parents[1] / "tools" / "assets" / "stgcn" / "stgcn_fms.pt"
 
 
 def check_video(video_path: str, max_duration_s: float = 120.0, max_size_mb: float = 500.0) -> dict:
@@ -32,10 +34,16 @@ def check_video(video_path: str, max_duration_s: float = 120.0, max_size_mb: flo
     return info.to_dict()
 
 
-def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", weights: str = "") -> dict:
+def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", weights: str = "",
+                  max_pose_fps: float = 15.0) -> dict:
     """2D keypoints per frame (+ the backend's own 3D world landmarks when it has them)."""
     from tools.pose import estimate_pose as run_pose
-    pose = run_pose(video_path, backend=backend, weights=weights or None)
+    from tools.video import probe_video
+    # The rubric needs the movement, not every frame: a 30 fps clip is posed at 15 fps,
+    # which halves the pose cost (the slowest step) and keeps scoring faster than real time.
+    fps = probe_video(video_path, min_duration_s=0.0, max_duration_s=float("inf"), max_size_mb=float("inf")).fps
+    every_nth = max(1, int(round(fps / max_pose_fps))) if max_pose_fps > 0 else 1
+    pose = run_pose(video_path, backend=backend, weights=weights or None, every_nth=every_nth)
     path = Path(run_dir) / POSE_FILE
     arrays = dict(uv=pose.uv, conf=pose.conf, fps=np.float64(pose.fps),
                   image_size=np.asarray(pose.image_size), meta=np.asarray(json.dumps(pose.meta, default=str)))
@@ -43,7 +51,8 @@ def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", wei
         arrays["world_xyz"] = pose.world_xyz
     np.savez_compressed(path, **arrays)
     return {"pose_path": str(path), "backend": pose.meta.get("backend", backend),
-            "n_frames": pose.n_frames, "detection_share": round(pose.detection_share, 4),
+            "n_frames": pose.n_frames, "every_nth_frame": every_nth, "pose_fps": round(pose.fps, 3),
+            "detection_share": round(pose.detection_share, 4),
             "has_world_3d": pose.world_xyz is not None, "image_size": list(pose.image_size),
             "model": {k: pose.meta[k] for k in ("model_file", "model_sha256", "version") if k in pose.meta}}
 
@@ -129,6 +138,109 @@ def _round(d: dict) -> dict:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
 
 
+def score_stgcn(skeleton_path: str, test: str, side: str = "", pain: bool = False, checkpoint: str = "") -> dict:
+    """The learned second opinion: ST-GCN P(score 0-3) for this test, and which test the movement looks like."""
+    from tools.stgcn.infer import predict
+    skel = Skeleton.load(skeleton_path)
+    out = predict(skel, test_name=test, side=side or None, pain=pain, checkpoint=checkpoint or None)
+    p = out.get("score_probabilities", {})
+    result = {k: v for k, v in out.items() if k != "embedding"}  # the embedding is for the index, not the trace
+    result["p_score"] = [round(float(p.get(str(level), 0.0)), 4) for level in range(4)]
+    return result
+
+
+def retrieve_similar_clips(skeleton_path: str, test: str, side: str = "", k: int = 5, db: str = "") -> dict:
+    """The physio-scored library clips most similar in motion to this one (same test and side), with their scores and notes."""
+    from index.library import Library
+    with Library(db or None, read_only=True) as lib:
+        found = lib.search_clips(skeleton_path, test=test, side=side if side in ("L", "R") else None, k=int(k))
+        db_path = str(lib.paths.db)
+    d = found.to_dict()
+    return {"neighbours": d["hits"], "embedder": d["embedder"], "embedder_version": d["embedder_version"],
+            "filters": d["filters"], "k": d["k"], "db": db_path}
+
+
+def retrieve_passages(test: str, criterion_ids: list | None = None, score: int = -1, db: str = "",
+                      max_chars: int = 400) -> dict:
+    """The rubric passages (stable ids, for citation) behind a score: its score level, the criteria that decided it, and the library's closest passages."""
+    from knowledge.passages import get_passage, passages_for
+    cited: list = []
+    if score is not None and int(score) >= 0:
+        cited += [(p, "score level") for p in passages_for(test, score=int(score)) if p.criterion is None]
+    for cid in criterion_ids or []:
+        cited += [(p, f"criterion {cid}") for p in passages_for(test, criterion=str(cid))]
+    searched: dict = {}
+    query = "; ".join(str(c).replace("_", " ") for c in criterion_ids or []) or test.replace("_", " ")
+    from index.library import Library
+    with Library(db or None, read_only=True) as lib:
+        if lib.catalog.stats()["passages"]:
+            found = lib.search_passages(f"{test.replace('_', ' ')} score {score}: {query}", test=test, k=3)
+            searched = {"embedder": found.embedder, "embedder_version": found.embedder_version, "query": query}
+            for hit in found.hits:
+                try:
+                    cited.append((get_passage(hit.passage_id), f"text search (similarity {hit.similarity:.2f})"))
+                except InputError:            # the library holds a passage this install's knowledge does not
+                    continue
+    seen, out = set(), []
+    for p, why in cited:
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        text = p.text if len(p.text) <= max_chars else p.text[: max_chars - 3].rstrip() + "..."
+        out.append({"passage_id": p.id, "test": p.test, "criterion": p.criterion, "score_level": p.score_level,
+                    "title": p.title, "text": text, "source": p.source, "why": why})
+    return {"passages": out, "test": test, "score": int(score) if score is not None else -1,
+            "criterion_ids": [str(c) for c in criterion_ids or []], "search": searched}
+
+
+def optional_steps_unavailable(use_stgcn: bool = True, use_retrieval: bool = True, db: str = "") -> dict[str, str]:
+    """Optional protocol steps that cannot run here, each with the reason (recorded in the trace)."""
+    import importlib.util
+    skip: dict[str, str] = {}
+    if not use_stgcn:
+        skip["score_stgcn"] = "not asked for"
+    elif importlib.util.find_spec("tools.stgcn.infer") is None:
+        skip["score_stgcn"] = "the ST-GCN is not built in this install"
+    elif not STGCN_CHECKPOINT.is_file():
+        skip["score_stgcn"] = f"no ST-GCN checkpoint at {STGCN_CHECKPOINT.name} (train one: formscout train)"
+    if not use_retrieval:
+        skip["retrieve_similar_clips"] = skip["retrieve_passages"] = "not asked for"
+        return skip
+    clips, passages = _library_unavailable(db)
+    if clips:
+        skip["retrieve_similar_clips"] = clips
+    if importlib.util.find_spec("knowledge.passages") is None:
+        skip["retrieve_passages"] = "the rubric passages are not built in this install"
+    elif passages:
+        skip["retrieve_passages"] = passages
+    return skip
+
+
+def _library_unavailable(db: str = "") -> tuple[str, str]:
+    """Why the library's clips, and its rubric passages, cannot be searched ('' when they can)."""
+    import importlib.util
+    if importlib.util.find_spec("index.library") is None:
+        reason = "the clip index is not built in this install"
+        return reason, reason
+    from index.catalog import Catalog
+    from index.paths import resolve_db_path
+    path = resolve_db_path(db or None)
+    if not path.is_file():
+        reason = f"no clip library at {path} (add physio-scored clips: formscout index add)"
+        return reason, reason
+    try:
+        with Catalog(path, read_only=True) as cat:
+            counts: dict[str, int] = {}
+            for kind, _, _, n in cat.vector_versions():
+                counts[kind] = counts.get(kind, 0) + n
+    except InputError as exc:
+        reason = f"clip library not readable: {exc}"
+        return reason, reason
+    return ("" if counts.get("clip") else f"the clip library at {path} holds no scored clips yet",
+            "" if counts.get("passage") else f"the clip library at {path} holds no rubric passages yet "
+                                             "(formscout index add indexes them)")
+
+
 def decide_verdict(rubric_json: dict, quality_json: dict, stgcn_json: dict | None = None,
                    neighbours_json: list | None = None) -> dict:
     """Final score with confidence, or physio review with every reason (agent/decide.py)."""
@@ -144,6 +256,9 @@ STEP_FUNCTIONS = {
     "prepare_skeleton": prepare_skeleton,
     "measure_angles": measure_angles,
     "score_rubric": score_rubric,
+    "score_stgcn": score_stgcn,
+    "retrieve_similar_clips": retrieve_similar_clips,
+    "retrieve_passages": retrieve_passages,
     "decide": decide_verdict,
     "render_overlay": render_overlay,
 }

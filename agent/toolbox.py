@@ -37,6 +37,7 @@ INPUT_DOCS: dict[str, str] = {
     "heels_raised": "deep squat: yes, no or auto",
     "criteria_file": "team thresholds YAML ('' for the defaults)",
     "max_gap_s": "longest dropout filled by interpolation, seconds",
+    "max_pose_fps": "highest pose rate, frames/s (a faster clip is posed on every n-th frame)",
     "smooth_window_s": "Savitzky-Golay window, seconds",
     "deciding_criterion": "criterion id that decided the score",
     "deciding_frame": "frame index of the deciding moment (-1 for none)",
@@ -47,6 +48,12 @@ INPUT_DOCS: dict[str, str] = {
     "quality_json": "the pose quality report from prepare_skeleton",
     "stgcn_json": "the score_stgcn result ({} when not run)",
     "neighbours_json": "similar physio-scored clips from retrieve_similar_clips ([] when not run)",
+    "checkpoint": "ST-GCN checkpoint file ('' for the bundled one)",
+    "k": "how many similar clips to return",
+    "db": "clip library (DuckDB file; '' for the default)",
+    "criterion_ids": "criterion ids to cite (the deciding one first)",
+    "score": "score level whose rubric passage to cite (-1 for none)",
+    "max_chars": "longest passage text returned, characters",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
@@ -95,6 +102,10 @@ class CallLog:
     def results(self) -> dict:
         """Latest successful result per tool name."""
         return {c.tool: c.result for c in self.calls if c.error is None}
+
+    def results_with_arguments(self) -> dict:
+        """Latest successful call per tool name: tool -> (arguments, result)."""
+        return {c.tool: (c.arguments, c.result) for c in self.calls if c.error is None}
 
     def first_input_error(self) -> CallRecord | None:
         return next((c for c in self.calls if c.input_error), None)

@@ -23,7 +23,11 @@ def add_parser(sub) -> None:
     p.add_argument("--pose-weights", default="", help="weights file for --pose yolo")
     p.add_argument("--criteria", default="", help="team thresholds YAML merged over knowledge/criteria.yaml")
     p.add_argument("--athlete", default="", help="athlete id to file the run under")
-    p.add_argument("--brain", default="protocol", help="who decides the tool calls (default: protocol)")
+    p.add_argument("--brain", default="protocol",
+                   help="who decides the tool calls: protocol (default), qwen3-vl or remote")
+    p.add_argument("--brain-model-path", default="", help="qwen3-vl: local folder of the Qwen3-VL checkpoint")
+    p.add_argument("--brain-url", default="", help="remote: OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--brain-model", default="", help="remote: model name to ask the server for")
     p.add_argument("--max-duration-s", type=float, default=120.0, help="longest clip accepted (s)")
     p.add_argument("--max-size-mb", type=float, default=500.0, help="largest file accepted (MB)")
     p.add_argument("--out", default="", help="run folder (default: formscout_runs/<time>_<test>)")
@@ -33,6 +37,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from agent.screening import screen
+    if args.athlete:
+        _check_athlete_id(args.athlete)
     out = args.out or str(Path("formscout_runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_{args.test}")
     request = ScreenRequest(source=args.clip, test=args.test, run_dir=out,
                             side=args.side.upper() if args.side else None, pain=args.pain,
@@ -40,12 +46,44 @@ def run(args) -> int:
                             pose_weights=args.pose_weights, criteria_file=args.criteria,
                             max_duration_s=args.max_duration_s, max_size_mb=args.max_size_mb,
                             athlete_id=args.athlete)
-    verdict = screen(request, brain=args.brain)
+    verdict = screen(request, brain=args.brain, brain_options=brain_options(args))
+    if args.athlete:
+        from agent.screening import file_run
+        verdict["catalog"] = file_run(verdict, args.athlete)
     if args.json:
         print(json.dumps(verdict, default=str))
     else:
         print(format_verdict(verdict))
+        filed = verdict.get("catalog")
+        if filed:
+            print(f"  filed under athlete {args.athlete} in {filed['db']}" if filed["filed"]
+                  else f"  not filed under athlete {args.athlete}: {filed['reason']}")
     return 0
+
+
+def _check_athlete_id(athlete_id: str) -> None:
+    from tools.errors import InputError
+    try:
+        from index.labels import check_id
+    except ModuleNotFoundError:
+        return
+    try:
+        check_id(athlete_id, "athlete id")
+    except ValueError as exc:
+        raise InputError(f"--athlete: {exc}") from None
+
+
+def brain_options(args) -> dict:
+    """The --brain-* options that apply to the chosen brain (one given for another brain is an error)."""
+    from tools.errors import InputError
+    given = {"model_path": args.brain_model_path, "url": args.brain_url, "model": args.brain_model}
+    applies = {"qwen3-vl": ("model_path",), "remote": ("url", "model")}.get(args.brain, ())
+    flag = {"model_path": "--brain-model-path", "url": "--brain-url", "model": "--brain-model"}
+    wrong = [flag[k] for k, v in given.items() if v and k not in applies]
+    if wrong:
+        raise InputError(f"{', '.join(wrong)} does not apply to --brain {args.brain}; "
+                         "--brain-model-path is for qwen3-vl, --brain-url and --brain-model for remote")
+    return {k: given[k] for k in applies if given[k]}
 
 
 def format_verdict(v: dict) -> str:

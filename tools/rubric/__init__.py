@@ -5,18 +5,31 @@ criterion of that test against knowledge/criteria.yaml, and returns a
 RubricResult: score 0-3 (or None), confidence from criterion margins, the
 deciding criterion and frame, and `review: true` with reasons when the rules
 cannot stand behind the score (low margin, wrong view, joints not seen, the
-clip does not look like the test asked for). Pain reported by the athlete
-always gives 0; the tool never infers pain from video.
+clip does not look like the test asked for, a needed input missing).
+
+Pain reported by the athlete, during the test or during the clearing test that
+follows it (shoulder clearing after shoulder mobility, spinal extension after
+the push-up, spinal flexion after rotary stability), always gives 0; the tool
+never infers pain from video. Bilateral tests take a side; without one, the
+side is inferred from the motion and `side_inferred` says so.
+
+Rules per test live in one module each (deep_squat.py, hurdle_step.py, ...);
+rotary stability applies the original (pre-2023) version and says so in
+`test_version`.
 """
 from __future__ import annotations
 
-import numpy as np
+import importlib
+import logging
 
 from knowledge.loader import load_criteria
 from tools.errors import InputError
+from tools.rubric.common import Context, TestJudgement
 from tools.rubric.result import CriterionResult, RubricResult
 from tools.rubric.views import estimate_view
 from tools.skeleton import Skeleton
+
+log = logging.getLogger(__name__)
 
 TESTS: tuple[str, ...] = (
     "deep_squat", "hurdle_step", "inline_lunge", "shoulder_mobility",
@@ -24,17 +37,27 @@ TESTS: tuple[str, ...] = (
 )
 BILATERAL: frozenset[str] = frozenset({"hurdle_step", "inline_lunge", "shoulder_mobility",
                                        "active_straight_leg_raise", "rotary_stability"})
+# clearing test done right after a test; pain in it scores that test 0
+CLEARING_TESTS: dict[str, str] = {
+    "shoulder_mobility": "shoulder clearing test",
+    "trunk_stability_pushup": "spinal extension clearing test",
+    "rotary_stability": "spinal flexion clearing test",
+}
+SEXES = {"M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F"}
+RUBRIC_VERSION = "formscout-rubric-2"
 
 
 def check_test_and_side(test: str, side: str | None) -> str | None:
     """Validate a test name and side; returns the side as 'L'/'R'/'NA' (None = infer later)."""
     if test not in TESTS:
         raise InputError(f"unknown test {test!r}; choose one of: {', '.join(TESTS)}")
-    if side is not None:
-        side = str(side).upper()
-        side = {"LEFT": "L", "RIGHT": "R"}.get(side, side)
+    if side is not None and str(side).strip() != "":
+        side = str(side).strip().upper()
+        side = {"LEFT": "L", "RIGHT": "R", "N/A": "NA"}.get(side, side)
         if side not in ("L", "R", "NA"):
             raise InputError(f"side must be L or R (got {side!r})")
+    else:
+        side = None
     if test not in BILATERAL:
         if side in ("L", "R"):
             raise InputError(f"{test} is scored once, not per side: leave out --side")
@@ -44,74 +67,149 @@ def check_test_and_side(test: str, side: str | None) -> str | None:
     return side
 
 
-def _confidence(score: int | None, criteria: list[CriterionResult]) -> tuple[float, CriterionResult | None]:
-    """Confidence from the deciding margin: at the threshold 0.5, a full `scale` away 1.0."""
-    judged = [c for c in criteria if c.margin_scaled is not None]
-    if score is None or not judged:
+def from_monocular_video(skel: Skeleton) -> bool:
+    """True for skeletons lifted from one camera's video by a pose backend (meta written by tools.lift3d)."""
+    return "pose" in skel.meta or skel.meta.get("backend") in ("mediapipe", "yolo")
+
+
+def check_sex(sex: str | None) -> str | None:
+    if sex is None or str(sex).strip() == "":
+        return None
+    key = str(sex).strip().upper()
+    if key not in SEXES:
+        raise InputError(f"sex must be M or F (got {sex!r}); it sets the push-up hand levels")
+    return SEXES[key]
+
+
+def check_hand_length(hand_length_m: float | None) -> float | None:
+    if hand_length_m is None:
+        return None
+    try:
+        value = float(hand_length_m)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"hand length must be a number of metres (got {hand_length_m!r})") from exc
+    if value <= 0:
+        return None
+    if not 0.10 <= value <= 0.30:
+        raise InputError(f"hand length {value} m is outside 0.10-0.30 m: give it in metres "
+                         "(wrist crease to middle fingertip, e.g. 0.19)")
+    return value
+
+
+def _pivotal_confidence(j: TestJudgement) -> tuple[float, CriterionResult | None]:
+    """Confidence from the margins of the criteria the score hangs on.
+
+    A criterion is pivotal when flipping its outcome alone changes the score;
+    the smallest scaled margin among them sets the confidence (0.5 at the
+    threshold, 1.0 a full `scale` away). When no single flip changes the score
+    (several clear failures), the clearest failure stands for it.
+    """
+    judged = [c for c in j.criteria if c.margin_scaled is not None and c.passed is not None]
+    if j.score is None or not judged:
         return 0.0, None
+    base = {c.id: c.passed for c in j.criteria}
+    pivotal = []
+    for c in judged:
+        flipped = dict(base)
+        flipped[c.id] = not c.passed
+        if j.score_fn(flipped) != j.score:
+            pivotal.append(c)
+    if pivotal:
+        weakest = min(pivotal, key=lambda c: abs(c.margin_scaled))
+        return 0.5 + 0.5 * min(1.0, abs(weakest.margin_scaled)), weakest
     failed = [c for c in judged if not c.passed]
     if failed:
-        # the clearest failure decides the score
-        decider = max(failed, key=lambda c: -c.margin_scaled)
-    else:
-        # the closest pass could have tipped the score
-        decider = min(judged, key=lambda c: c.margin_scaled)
-    return 0.5 + 0.5 * min(1.0, abs(decider.margin_scaled)), decider
+        clearest = max(failed, key=lambda c: abs(c.margin_scaled))
+        return 0.5 + 0.5 * min(1.0, abs(clearest.margin_scaled)), clearest
+    return 1.0, None
+
+
+def _judge(test: str, skel: Skeleton, criteria: dict, view: str, ctx: Context) -> TestJudgement:
+    module = importlib.import_module(f"tools.rubric.{test}")
+    return module.judge(skel, criteria, view, ctx)
+
+
+def judge_clip(skel: Skeleton, test: str, side: str | None = None, *, heels_raised: bool | None = None,
+               sex: str | None = None, hand_length_m: float | None = None, criteria: dict | None = None,
+               criteria_file: str | None = None) -> TestJudgement:
+    """The rule module's raw judgement (criteria with values, score, scoring rule), without the
+    engine's pain/recognition/confidence layer; threshold fitting (tools.rubric.fit) re-uses it."""
+    side = check_test_and_side(test, side)
+    criteria = criteria if criteria is not None else load_criteria(criteria_file)
+    view, _ = estimate_view(skel)
+    ctx = Context(side=side, heels_raised=heels_raised, sex=check_sex(sex), hand_length_m=check_hand_length(hand_length_m))
+    return _judge(test, skel, criteria, view, ctx)
 
 
 def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool = False,
                heels_raised: bool | None = None, criteria: dict | None = None,
-               criteria_file: str | None = None) -> RubricResult:
-    """Score one clip of one FMS test with the deterministic rubric."""
+               criteria_file: str | None = None, sex: str | None = None,
+               hand_length_m: float | None = None, clearing_pain: bool = False,
+               recognize: bool = True) -> RubricResult:
+    """Score one clip of one FMS test with the deterministic rubric.
+
+    side: "L"/"R" for bilateral tests (None = infer from the motion), None/"NA" otherwise.
+    pain / clearing_pain: reported by the athlete; either gives 0 (clearing_pain only for
+      the tests that have a clearing test).
+    sex: "M"/"F", sets the push-up hand levels (missing -> physio review).
+    hand_length_m: measured hand length for shoulder mobility (missing -> estimated).
+    recognize: check that the clip looks like `test` (a mismatch sends it to review).
+    """
     side = check_test_and_side(test, side)
+    sex = check_sex(sex)
+    hand_length_m = check_hand_length(hand_length_m)
+    if clearing_pain and test not in CLEARING_TESTS:
+        raise InputError(f"{test} has no clearing test; clearing pain belongs to "
+                         + ", ".join(f"{t} ({c})" for t, c in CLEARING_TESTS.items()))
     criteria = criteria if criteria is not None else load_criteria(criteria_file)
     view, _ = estimate_view(skel)
-    inputs: dict = {"pain": bool(pain)}
-    reasons: list[str] = []
-    notes: list[str] = []
+    ctx = Context(side=side, heels_raised=heels_raised, sex=sex, hand_length_m=hand_length_m)
+    recognition, mismatch = None, None
+    if recognize:
+        from tools.rubric.recognize import mismatch_reason, recognize_test
+        recognition = recognize_test(skel)
+        mismatch = mismatch_reason(test, recognition)
+    try:
+        j = _judge(test, skel, criteria, view, ctx)
+    except InputError as exc:
+        if mismatch:   # e.g. no stepping leg to infer the side from: the clip is another test
+            raise InputError(f"{mismatch}; {exc}") from exc
+        raise
 
-    if test == "deep_squat":
-        from tools.rubric.deep_squat import score_deep_squat, squat_score
-        spec = criteria["deep_squat"]
-        if heels_raised is None:
-            # The board is not reliably visible in a skeleton (MediaPipe's heel landmark already sits
-            # ~5 cm above the toe on flat ground in our rendered tests), so unless the skeleton's meta
-            # or the physio says so, the repetition is taken as flat-heeled and the output says it.
-            heels_raised = bool(skel.meta.get("heels_raised", False))
-            inputs["heels_raised_assumed"] = "heels_raised" not in skel.meta
-            if inputs["heels_raised_assumed"]:
-                notes.append("heels assumed flat on the floor; for the heels-raised repetition say so "
-                             "(--heels-raised yes)")
-        inputs["heels_raised"] = bool(heels_raised)
-        judged = score_deep_squat(skel, criteria, view, heels_raised)
-        crits = judged["criteria"]
-        score, why, more = squat_score(crits, heels_raised)
-        reasons += why
-        notes += more
-        check = spec["movement_check"]
-        if judged["knee_flexion_range_deg"] < check["min_knee_flexion_range_deg"]:
-            reasons.append(f"does not look like a deep squat: knees bend through only "
-                           f"{judged['knee_flexion_range_deg']:.0f} deg "
-                           f"(a squat needs > {check['min_knee_flexion_range_deg']:.0f} deg)")
-        if judged["hands_above_head_share"] < check["min_hands_above_head_share"]:
-            reasons.append(f"dowel not overhead: fists above the head in only "
-                           f"{100 * judged['hands_above_head_share']:.0f}% of frames")
-    else:
-        raise InputError(f"rules for {test} are not built yet; deep_squat is available")
+    reasons = list(j.reasons)
+    notes = list(j.notes)
+    inputs = {"pain": bool(pain), **j.inputs, "test_version": j.test_version, "rubric_version": RUBRIC_VERSION}
+    if test in CLEARING_TESTS:
+        inputs["clearing_pain"] = bool(clearing_pain)
+        inputs["clearing_test"] = CLEARING_TESTS[test]
+    if mismatch:
+        reasons.append(mismatch)
+    if from_monocular_video(skel) and not criteria[test].get("video_validated", False):
+        reasons.append(f"the rules for {test} are not yet validated on skeletons from monocular video "
+                       "(pose errors on rendered clips exceed the thresholds' margins): a physio confirms the score")
 
-    confidence, decider = _confidence(score, crits)
-    if pain:
-        notes.append("pain reported: score 0 (the movement was still measured for the record)")
+    confidence, weakest = _pivotal_confidence(j)
+    decider_id = j.deciding or (weakest.id if weakest is not None else None)
+    decider = next((c for c in j.criteria if c.id == decider_id), None)
+    score = j.score
+    review_cfg = criteria.get("review", {})
+    min_conf = float(review_cfg.get("min_confidence", 0.65))
+    if pain or clearing_pain:
+        what = "pain reported during the test" if pain else f"pain reported in the {CLEARING_TESTS[test]}"
+        notes.append(f"{what}: score 0 (the movement was still measured for the record)")
         score, confidence = 0, 1.0
-    min_conf = float(criteria.get("review", {}).get("min_confidence", 0.65))
-    if score is not None and not pain and confidence < min_conf:
-        reasons.append(f"borderline: {decider.id} is {decider.value:.3g} {decider.unit} against a threshold of "
-                       f"{decider.threshold:.3g} {decider.unit} (confidence {confidence:.2f} < {min_conf:.2f})")
+        # pain decides the score; the movement's own review reasons no longer apply to it
+        reasons = [r for r in reasons if r.startswith("asked for")]
+    elif score is not None and confidence < min_conf and weakest is not None:
+        reasons.append(f"borderline: {weakest.id} is {weakest.value:.3g} {weakest.unit} against a threshold of "
+                       f"{weakest.threshold:.3g} {weakest.unit} (confidence {confidence:.2f} < {min_conf:.2f})")
     if score is None:
         reasons.append("the rules could not reach a score")
     return RubricResult(
-        test=test, side=side or "NA", side_inferred=False, score=score, confidence=confidence,
-        review=bool(reasons), reasons=reasons, criteria=crits,
+        test=test, side=j.side, side_inferred=j.side_inferred, score=score, confidence=confidence,
+        review=bool(reasons), reasons=reasons, criteria=j.criteria,
         deciding_criterion=decider.id if decider else None,
-        deciding_frame=decider.deciding_frame if decider else None,
-        view=view, inputs=inputs, notes=notes)
+        deciding_frame=decider.deciding_frame if decider and decider.deciding_frame is not None else j.key_frame,
+        view=view, inputs=inputs, notes=notes, rubric_version=RUBRIC_VERSION,
+        test_version=j.test_version, key_frame=j.key_frame,
+        recognition=recognition)

@@ -2,7 +2,8 @@
 
 3 = thigh below horizontal, torso parallel to the tibia or more upright, knees
 over the feet, dowel over the feet, with heels flat; 2 = the same only with the
-heels raised on a board; 1 = fails even with heels raised.
+heels raised on a board; 1 = fails even with heels raised. The heels must stay
+on their support (floor or board) in either repetition.
 
 A flat-heel clip that fails cannot tell 2 from 1 by itself (the physio then
 films the heels-raised repetition): it scores 1 and goes to review, saying so.
@@ -13,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from tools.angles import measure
-from tools.rubric.result import CriterionResult, RubricResult, judge
+from tools.rubric.common import Context, TestJudgement, at, judge_all, measured, nanarg, unjudged_reason, window_median
+from tools.rubric.result import CriterionResult
 from tools.skeleton import Skeleton
 
 CRITERIA_ORDER = ("thigh_below_horizontal", "torso_parallel_tibia", "knee_valgus", "dowel_over_feet",
@@ -22,57 +23,36 @@ CRITERIA_ORDER = ("thigh_below_horizontal", "torso_parallel_tibia", "knee_valgus
 
 
 def _mean_lr(m: dict, stem: str) -> np.ndarray:
-    return np.nanmean(np.stack([m[f"left_{stem}"].values, m[f"right_{stem}"].values]), axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # frames where neither side was seen give NaN
+        return np.nanmean(np.stack([m[f"left_{stem}"].values, m[f"right_{stem}"].values]), axis=0)
 
 
 def _max_lr(m: dict, stem: str) -> np.ndarray:
     return np.fmax(m[f"left_{stem}"].values, m[f"right_{stem}"].values)
 
 
-def _nanarg(values: np.ndarray, fn) -> int | None:
-    return int(fn(values)) if np.isfinite(values).any() else None
-
-
-def _at(values: np.ndarray, frame: int | None) -> float | None:
-    return None if frame is None or not np.isfinite(values[frame]) else float(values[frame])
-
-
 def score_deep_squat(skel: Skeleton, criteria: dict, view: str, heels_raised: bool) -> dict:
-    """Judge every deep-squat criterion. Returns criteria, score, bottom frame and movement checks."""
+    """Judge every deep-squat criterion. Returns criteria, bottom frame and movement checks."""
     spec = criteria["deep_squat"]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # frames where a joint was not seen give NaN
-        m = measure(skel)
-        depth = _mean_lr(m, "hip_below_knee_deg")
-        knee_flex = _mean_lr(m, "knee_flexion_deg")
-    bottom = _nanarg(depth, np.nanargmax)
+    m = measured(skel)
+    depth = _mean_lr(m, "hip_below_knee_deg")
+    knee_flex = _mean_lr(m, "knee_flexion_deg")
+    bottom = nanarg(depth, np.nanargmax)
     if bottom is None:
-        bottom = _nanarg(knee_flex, np.nanargmax)
-    # Judge posture over a short window around the bottom, so one noisy frame does not decide.
-    half = max(1, int(round(0.1 * skel.fps)))
-    window = slice(max(0, (bottom or 0) - half), (bottom or 0) + half + 1)
+        bottom = nanarg(knee_flex, np.nanargmax)
     loaded = knee_flex > 30.0  # knees bent: valgus only matters under load
-
-    def window_median(values: np.ndarray) -> float | None:
-        w = values[window]
-        return float(np.nanmedian(w)) if bottom is not None and np.isfinite(w).any() else None
-
-    results: list[CriterionResult] = []
-    results.append(judge("thigh_below_horizontal", spec["thigh_below_horizontal"],
-                         _at(depth, bottom), bottom, view))
-    results.append(judge("torso_parallel_tibia", spec["torso_parallel_tibia"],
-                         window_median(m["torso_minus_tibia_deg"].values), bottom, view))
     ratio = np.where(loaded, m["knee_ankle_separation_ratio"].values, np.nan)
-    valgus_frame = _nanarg(ratio, np.nanargmin)
-    results.append(judge("knee_valgus", spec["knee_valgus"], _at(ratio, valgus_frame), valgus_frame, view,
-                         unjudged_reason="knees not bent or feet too close together to judge"))
-    results.append(judge("dowel_over_feet", spec["dowel_over_feet"],
-                         window_median(m["hands_outside_feet_m"].values), bottom, view))
-    if not heels_raised:
-        heel = _max_lr(m, "heel_rise_m")
-        heel_frame = _nanarg(heel, np.nanargmax)
-        results.append(judge("heels_stay_down", spec["heels_stay_down"], _at(heel, heel_frame), heel_frame, view))
-
+    valgus_frame = nanarg(ratio, np.nanargmin)
+    heel = _max_lr(m, "heel_rise_m")
+    heel_frame = nanarg(heel, np.nanargmax)
+    results: list[CriterionResult] = judge_all(spec, [
+        ("thigh_below_horizontal", at(depth, bottom), bottom),
+        ("torso_parallel_tibia", window_median(m["torso_minus_tibia_deg"].values, bottom, skel.fps), bottom),
+        ("knee_valgus", at(ratio, valgus_frame), valgus_frame, "knees not bent or feet too close together to judge"),
+        ("dowel_over_feet", window_median(m["hands_outside_feet_m"].values, bottom, skel.fps), bottom),
+        ("heels_stay_down", at(heel, heel_frame), heel_frame),
+    ], view)
     flex_range = float(np.nanmax(knee_flex) - np.nanmin(knee_flex)) if np.isfinite(knee_flex).any() else 0.0
     overhead = m["hands_above_head_m"].values
     overhead_share = float(np.mean(overhead[np.isfinite(overhead)] > 0)) if np.isfinite(overhead).any() else 0.0
@@ -80,20 +60,61 @@ def score_deep_squat(skel: Skeleton, criteria: dict, view: str, heels_raised: bo
             "hands_above_head_share": overhead_share}
 
 
+def squat_score_fn(heels_raised: bool):
+    """Score as a function of which criteria passed (unjudged criteria do not fail)."""
+    def score(passed: dict) -> int:
+        if any(v is False for v in passed.values()):
+            return 1
+        return 2 if heels_raised else 3
+    return score
+
+
 def squat_score(results: list[CriterionResult], heels_raised: bool) -> tuple[int | None, list[str], list[str]]:
     """Score from judged criteria: (score, review reasons, notes)."""
     failed = [c for c in results if c.passed is False]
     unjudged = [c for c in results if c.passed is None]
-    reasons, notes = [], []
-    if unjudged:
-        reasons.append("could not judge " + ", ".join(f"{c.id} ({c.reason})" for c in unjudged))
+    reasons, notes = unjudged_reason(results), []
+    score = squat_score_fn(heels_raised)({c.id: c.passed for c in results})
     if failed:
         if heels_raised:
-            return 1, reasons, ["fails with heels raised on the board: 1"]
+            return score, reasons, ["fails with heels raised on the board: 1"]
         reasons.append("flat-heel repetition fails (" + ", ".join(c.id for c in failed) +
                        "): film the heels-raised repetition to tell 2 from 1")
-        return 1, reasons, ["flat-heel repetition fails; provisional 1 until the heels-raised repetition is seen"]
+        return score, reasons, ["flat-heel repetition fails; provisional 1 until the heels-raised repetition is seen"]
     if unjudged:
-        # Every judged criterion passed, but not all could be judged: the best we can say is provisional.
-        return (2 if heels_raised else 3), reasons, ["provisional: some criteria could not be judged"]
-    return (2 if heels_raised else 3), reasons, ["all criteria pass" + (" with heels raised" if heels_raised else "")]
+        return score, reasons, ["provisional: some criteria could not be judged"]
+    return score, reasons, ["all criteria pass" + (" with heels raised" if heels_raised else "")]
+
+
+def judge(skel: Skeleton, criteria: dict, view: str, ctx: Context) -> TestJudgement:
+    spec = criteria["deep_squat"]
+    inputs: dict = {}
+    notes: list[str] = []
+    heels_raised = ctx.heels_raised
+    if heels_raised is None:
+        # The board is not reliably visible in a skeleton (MediaPipe's heel landmark already sits
+        # ~5 cm above the toe on flat ground in rendered tests), so unless the skeleton's meta or
+        # the physio says so, the repetition is taken as flat-heeled and the output says it.
+        heels_raised = bool(skel.meta.get("heels_raised", False))
+        inputs["heels_raised_assumed"] = "heels_raised" not in skel.meta
+        if inputs["heels_raised_assumed"]:
+            notes.append("heels assumed flat on the floor; for the heels-raised repetition say so "
+                         "(--heels-raised yes)")
+    inputs["heels_raised"] = bool(heels_raised)
+    found = score_deep_squat(skel, criteria, view, heels_raised)
+    crits = found["criteria"]
+    score, reasons, more = squat_score(crits, heels_raised)
+    notes += more
+    check = spec["movement_check"]
+    if found["knee_flexion_range_deg"] < check["min_knee_flexion_range_deg"]:
+        reasons.append(f"does not look like a deep squat: knees bend through only "
+                       f"{found['knee_flexion_range_deg']:.0f} deg "
+                       f"(a squat needs > {check['min_knee_flexion_range_deg']:.0f} deg)")
+    if found["hands_above_head_share"] < check["min_hands_above_head_share"]:
+        reasons.append(f"dowel not overhead: fists above the head in only "
+                       f"{100 * found['hands_above_head_share']:.0f}% of frames")
+    failed = [c for c in crits if c.passed is False]
+    deciding = max(failed, key=lambda c: -c.margin_scaled).id if failed else None
+    return TestJudgement(criteria=crits, score=score, score_fn=squat_score_fn(heels_raised), side="NA",
+                         reasons=reasons, notes=notes, inputs=inputs, deciding=deciding,
+                         key_frame=found["bottom_frame"])

@@ -55,6 +55,9 @@ class RubricResult:
     inputs: dict = field(default_factory=dict)   # pain, heels_raised, sex, hand length... and whether inferred
     notes: list[str] = field(default_factory=list)
     rubric_version: str = "formscout-rubric-1"
+    test_version: str = "FMS original criteria"   # FMS version of the test's rules (rotary stability: original, not 2023)
+    key_frame: int | None = None     # the frame that shows the test best (bottom of the squat, top of the lift...)
+    recognition: dict | None = None  # which test the clip looks like (tools.rubric.recognize)
 
     def to_dict(self) -> dict:
         d = asdict(self)
