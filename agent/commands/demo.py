@@ -18,6 +18,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="score the bundled demo clip end to end (verdict, trace, overlay)")
     p.add_argument("--out", default="out/demo", help="run folder (default: out/demo)")
     p.add_argument("--json", action="store_true", help="print the verdict and the truth check as JSON")
+    p.add_argument("--no-library", action="store_true", help="do not seed the demo library of synthetic athletes")
+    p.add_argument("--library-per-test", type=int, default=4, help="synthetic clips per test and side to seed")
     p.set_defaults(func=run)
 
 
@@ -31,6 +33,12 @@ def run(args) -> int:
 
     if not DEMO_CLIP.is_file():
         raise InputError(f"the bundled demo clip is missing ({DEMO_CLIP}); reinstall FormScout from a full clone")
+    library = None
+    if not args.no_library:
+        # a small library of synthetic (SYN-) athletes, so retrieval has neighbours on a fresh machine;
+        # seeding again is a no-op
+        from index.demo import seed_demo_library
+        library = seed_demo_library(n_per_test=args.library_per_test)
     verdict = screen(ScreenRequest(source=str(DEMO_CLIP), test="deep_squat", run_dir=args.out,
                                    athlete_id="SYN-DEMO-0001"))
     truth_check = None
@@ -41,9 +49,11 @@ def run(args) -> int:
         truth_check["true_label"] = truth.meta.get("label")
         Path(args.out, "truth_check.json").write_text(json.dumps(truth_check, indent=2))
     if args.json:
-        print(json.dumps({"verdict": verdict, "truth_check": truth_check}, default=str))
+        print(json.dumps({"verdict": verdict, "truth_check": truth_check, "library": library}, default=str))
         return 0
     print("FormScout demo: bundled rendered deep squat (synthetic athlete SYN-DEMO-0001)")
+    if library:
+        print(f"  demo library (synthetic SYN- athletes, in the catalog): {library.get('counts')}")
     print(format_verdict(verdict))
     if truth_check:
         print(f"  measured vs true at the bottom of the squat (frame {truth_check['bottom_frame']}):")
