@@ -558,7 +558,7 @@ def launch_kwargs(cfg: AppConfig, host: str, port: int | None) -> dict:
                 max_file_size=cfg.limits.max_upload_bytes,
                 allowed_paths=[str(cfg.paths.runs), str(cfg.paths.sessions)],
                 theme=gr.themes.Soft(primary_hue="teal", neutral_hue="slate"),
-                footer_links=["settings"], ssr_mode=False, show_error=False, quiet=True)
+                footer_links=["settings"], ssr_mode=False, show_error=False)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -392,7 +392,8 @@ def verdict_markdown(verdict: dict, seconds: float | None = None) -> str:
         lines.append("FormScout could not stand behind a score for this clip. A physio should score it.")
     else:
         conf = float(verdict.get("confidence") or 0.0)
-        lines.append(f"## {test}{side_text}: score {verdict['score']} of 3")
+        lines.append(f"## {test}{side_text}: score {verdict['score']} of 3"
+                     + (", physio review advised" if verdict.get("review") else ""))
         lines.append(f"Confidence {conf:.2f} (0-1, from how far each criterion is from its threshold "
                      "and the pose quality).")
         if verdict.get("review"):

@@ -31,6 +31,9 @@ class ScreenRequest:
     side: str | None = None          # L / R / None (infer) ; NA for one-sided tests
     pain: bool = False
     heels_raised: str = "auto"       # deep squat: yes / no / auto
+    sex: str = ""                    # push-up levels: M / F ('' = not given -> review)
+    hand_length_m: float | None = None   # shoulder mobility: measured hand length (else estimated)
+    clearing_pain: bool = False      # pain in this test's clearing test (scores 0)
     pose_backend: str = "mediapipe"
     pose_weights: str = ""
     criteria_file: str = ""
@@ -108,7 +111,8 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
     ProtocolStep("score_rubric", "Judge each criterion of the rubric against its threshold.",
                  lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "",
                                "pain": r.pain, "heels_raised": r.heels_raised,
-                               "criteria_file": r.criteria_file}),
+                               "criteria_file": r.criteria_file, "sex": r.sex,
+                               "hand_length_m": r.hand_length_m, "clearing_pain": r.clearing_pain}),
     ProtocolStep("score_stgcn", "Ask the ST-GCN for its second opinion on the score.",
                  lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "", "pain": r.pain},
                  applies=lambda r, s: _optional(r, "score_stgcn"), required=False),

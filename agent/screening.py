@@ -135,7 +135,8 @@ def _run_agent(request: ScreenRequest, model, recorder: TraceRecorder, run_dir: 
 def _finish(request: ScreenRequest, recorder: TraceRecorder, events: list, calls: dict, run_dir: Path,
             brain_problems: list[str], brain_final: str = "") -> dict:
     for e in events:
-        recorder.add_step(e.tool, _relative(e.arguments, run_dir), _relative(e.result, run_dir), e.duration_ms,
+        recorder.add_step(e.tool, _relative(e.arguments, run_dir, request.source),
+                          _relative(e.result, run_dir, request.source), e.duration_ms,
                           brain_message=e.brain_message, error=e.error)
     failed = next((e for e in events if e.error and not e.brain), None)
     failure = (failed.tool, failed.error) if failed else None
@@ -293,6 +294,8 @@ def _verdict(request: ScreenRequest, calls: dict, failure, run_dir: Path, run_id
         "view": rubric.get("view"),
         "criteria": rubric.get("criteria", []),
         "inputs": rubric.get("inputs", {"pain": request.pain}),
+        "rubric_version": rubric.get("rubric_version"),
+        "test_version": rubric.get("test_version"),
         "notes": rubric.get("notes", []),
         "quality": quality,
         "evidence": evidence,
@@ -324,14 +327,17 @@ def file_run(verdict: dict, athlete_id: str, db: str | None = None) -> dict:
     return {"filed": True, "db": str(resolve_db_path(db))}
 
 
-def _relative(obj, run_dir: Path):
-    """Paths inside the run folder are recorded relative to it, so a trace can be moved and published."""
+def _relative(obj, run_dir: Path, source: str | None = None):
+    """Paths inside the run folder are recorded relative to it, so a trace can be moved and published;
+    the input clip by its file name only (a folder name may carry the athlete's name)."""
     if isinstance(obj, dict):
-        return {k: _relative(v, run_dir) for k, v in obj.items()}
+        return {k: _relative(v, run_dir, source) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_relative(v, run_dir) for v in obj]
+        return [_relative(v, run_dir, source) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
+    if source and obj == source:
+        return Path(source).name
     if isinstance(obj, str) and obj.startswith(str(run_dir)):
         try:
             return str(Path(obj).relative_to(run_dir))

@@ -97,15 +97,19 @@ def measure_angles(skeleton_path: str, run_dir: str) -> dict:
 
 
 def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = False,
-                 heels_raised: str = "auto", criteria_file: str = "") -> dict:
+                 heels_raised: str = "auto", criteria_file: str = "", sex: str = "",
+                 hand_length_m: float | None = None, clearing_pain: bool = False) -> dict:
     """The deterministic FMS rubric: score 0-3, each criterion with value, threshold, margin, frame."""
     from tools.rubric import score_test
     skel = Skeleton.load(skeleton_path)
     heels = {"auto": None, "yes": True, "no": False}.get(str(heels_raised).lower())
     if heels is None and str(heels_raised).lower() != "auto":
         raise InputError(f"heels_raised must be auto, yes or no (got {heels_raised!r})")
+    if sex and sex.upper() not in ("M", "F"):
+        raise InputError(f"sex must be M or F for the push-up levels (got {sex!r})")
     result = score_test(skel, test, side or None, pain=pain, heels_raised=heels,
-                        criteria_file=criteria_file or None)
+                        criteria_file=criteria_file or None, sex=sex.upper() or None,
+                        hand_length_m=hand_length_m, clearing_pain=clearing_pain)
     return result.to_dict()
 
 

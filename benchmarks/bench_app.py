@@ -12,6 +12,8 @@ fresh FormScout home (empty library) shared by all of them:
              the app pays once at start);
   in-process: agent.screening.screen() called directly in a warm process
              (what both wrap).
+Runs are interleaved (cli, app, in-process, cli, ...) after one warm-up of
+the app and of the in-process path, so a busy machine slows all three alike.
 Prints one line per run and a summary; needs /usr/bin/chromium and the
 playwright package. Figures only, no timed asserts.
 """
@@ -63,63 +65,36 @@ def _start_app(env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the app did not start within 120 s")
 
 
-def time_app(clip: Path, test: str, repeat: int, env: dict, chromium: str, work: Path) -> list[float]:
-    from playwright.sync_api import sync_playwright
-    proc, url = _start_app(env, work / "app.log")
-    times = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            for i in range(repeat + 1):          # run 0 warms the app's models up, as a physio's first clip does
-                page = browser.new_page()
-                page.goto(url)
-                page.wait_for_selector("#screen_button")
-                t0 = time.perf_counter()
-                page.locator("#clip_upload input[type=file]").set_input_files(str(clip))
-                page.wait_for_function("(n) => document.querySelector('#clip_upload').innerText.includes(n)",
-                                       arg=clip.name)
-                page.click("#screen_button")
-                page.wait_for_function(VERDICT_DONE, timeout=600_000)
-                dt = time.perf_counter() - t0
-                head = page.inner_text("#verdict h2, #verdict h3")
-                page.close()
-                label = "warm-up" if i == 0 else f"run {i}"
-                print(f"app  {label}: {dt:6.2f} s  ({head.strip()})", flush=True)
-                if i:
-                    times.append(dt)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    return times
+def app_once(browser, url: str, clip: Path) -> tuple[float, str]:
+    """One upload -> verdict in a fresh page; (seconds, the verdict's heading)."""
+    page = browser.new_page()
+    page.goto(url)
+    page.wait_for_selector("#screen_button")
+    t0 = time.perf_counter()
+    page.locator("#clip_upload input[type=file]").set_input_files(str(clip))
+    page.wait_for_function("(n) => document.querySelector('#clip_upload').innerText.includes(n)", arg=clip.name)
+    page.click("#screen_button")
+    page.wait_for_function(VERDICT_DONE, timeout=600_000)
+    dt = time.perf_counter() - t0
+    head = page.inner_text("#verdict h2, #verdict h3").strip()
+    page.close()
+    return dt, head
 
 
-def time_cli(clip: Path, test: str, repeat: int, env: dict, work: Path) -> list[float]:
-    times = []
-    for i in range(repeat):
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "agent.cli", "screen", str(clip), "--test", test,
-                              "--out", str(work / f"cli_{i}")], cwd=str(REPO), env=env,
-                             capture_output=True, text=True)
-        dt = time.perf_counter() - t0
-        print(f"cli  run {i + 1}: {dt:6.2f} s  (exit {out.returncode}: {out.stdout.splitlines()[0] if out.stdout else out.stderr[-200:]})",
-              flush=True)
-        times.append(dt)
-    return times
+def cli_once(clip: Path, test: str, env: dict, out: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "agent.cli", "screen", str(clip), "--test", test, "--out", str(out)],
+                         cwd=str(REPO), env=env, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    return dt, (res.stdout.splitlines()[0] if res.stdout else f"exit {res.returncode}: {res.stderr[-200:]}")
 
 
-def time_in_process(clip: Path, test: str, repeat: int, work: Path) -> list[float]:
+def in_process_once(clip: Path, test: str, out: Path) -> tuple[float, str]:
     from agent.protocol import ScreenRequest
     from agent.screening import screen
-    times = []
-    for i in range(repeat + 1):
-        t0 = time.perf_counter()
-        screen(ScreenRequest(source=str(clip), test=test, run_dir=str(work / f"inproc_{i}")))
-        dt = time.perf_counter() - t0
-        print(f"in-process {'warm-up' if i == 0 else f'run {i}'}: {dt:6.2f} s", flush=True)
-        if i:
-            times.append(dt)
-    return times
+    t0 = time.perf_counter()
+    v = screen(ScreenRequest(source=str(clip), test=test, run_dir=str(out)))
+    return time.perf_counter() - t0, f"score {v['score']}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +116,27 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update({k: env[k] for k in ("FORMSCOUT_HOME", "FORMSCOUT_DB")})
         print(f"clip {clip.name} ({clip.stat().st_size / 1e6:.2f} MB), test {args.test}, "
               f"{os.cpu_count()} CPU cores, median of {args.repeat}", flush=True)
-        cli = time_cli(clip, args.test, args.repeat, env, work)
-        app = time_app(clip, args.test, args.repeat, env, args.chromium, work)
-        inproc = time_in_process(clip, args.test, args.repeat, work)
+        from playwright.sync_api import sync_playwright
+        proc, url = _start_app(env, work / "app.log")
+        cli, app, inproc = [], [], []
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+                # warm-ups: the app's first clip loads the models, as a physio's first clip does
+                print(f"app  warm-up: {app_once(browser, url, clip)[0]:6.2f} s", flush=True)
+                print(f"in-process warm-up: {in_process_once(clip, args.test, work / 'in_0')[0]:6.2f} s", flush=True)
+                for i in range(1, args.repeat + 1):     # interleaved, so load on the machine hits all three alike
+                    for name, runs, fn in (("cli ", cli, lambda: cli_once(clip, args.test, env, work / f"cli_{i}")),
+                                           ("app ", app, lambda: app_once(browser, url, clip)),
+                                           ("in-process", inproc, lambda: in_process_once(clip, args.test,
+                                                                                          work / f"in_{i}"))):
+                        dt, what = fn()
+                        runs.append(dt)
+                        print(f"{name} run {i}: {dt:6.2f} s  ({what})", flush=True)
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
     m_app, m_cli, m_in = (statistics.median(x) for x in (app, cli, inproc))
     print(f"\nupload -> verdict in the app:        {m_app:6.2f} s (median; runs {', '.join(f'{t:.2f}' for t in app)})")
     print(f"formscout screen (new process):      {m_cli:6.2f} s (median; runs {', '.join(f'{t:.2f}' for t in cli)})")

@@ -18,8 +18,8 @@ def sports2d_clip() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _private_home(tmp_path_factory, monkeypatch):
-    """Never touch the user's ~/.formscout from a test."""
-    home = tmp_path_factory.getbasetemp() / "formscout_home"
+def _private_home(tmp_path, monkeypatch):
+    """Never touch the user's ~/.formscout from a test; each test gets its own empty home and catalog."""
+    home = tmp_path / "formscout_home"
     monkeypatch.setenv("FORMSCOUT_HOME", str(home))
     monkeypatch.setenv("FORMSCOUT_DB", str(home / "formscout.duckdb"))

@@ -19,6 +19,10 @@ def add_parser(sub) -> None:
     p.add_argument("--pain", action="store_true", help="the athlete reported pain: the score is 0")
     p.add_argument("--heels-raised", choices=["yes", "no", "auto"], default="auto",
                    help="deep squat: heels on a board (default: detect from the skeleton)")
+    p.add_argument("--sex", choices=["M", "F", "m", "f"], help="push-up: sets the thumb level for each score")
+    p.add_argument("--hand-length-m", type=float, help="shoulder mobility: measured hand length in metres")
+    p.add_argument("--clearing-pain", action="store_true",
+                   help="pain in this test's clearing test (shoulder / spinal extension / spinal flexion): 0")
     p.add_argument("--pose", default="mediapipe", choices=["mediapipe", "yolo"], help="pose backend")
     p.add_argument("--pose-weights", default="", help="weights file for --pose yolo")
     p.add_argument("--criteria", default="", help="team thresholds YAML merged over knowledge/criteria.yaml")
@@ -45,7 +49,8 @@ def run(args) -> int:
                             heels_raised=args.heels_raised, pose_backend=args.pose,
                             pose_weights=args.pose_weights, criteria_file=args.criteria,
                             max_duration_s=args.max_duration_s, max_size_mb=args.max_size_mb,
-                            athlete_id=args.athlete)
+                            athlete_id=args.athlete, sex=(args.sex or "").upper(),
+                            hand_length_m=args.hand_length_m, clearing_pain=args.clearing_pain)
     verdict = screen(request, brain=args.brain, brain_options=brain_options(args))
     if args.athlete:
         from agent.screening import file_run

@@ -101,7 +101,7 @@ def page(browser, app_server):
     """A fresh page on the app's first tab."""
     context = browser.new_context(viewport={"width": 1360, "height": 1000})
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(90_000)        # generous: the shared 2-core machine is often busy
     pg.goto(app_server[0])
     pg.wait_for_selector("#screen_button")
     yield pg

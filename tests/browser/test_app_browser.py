@@ -111,6 +111,7 @@ def test_login_from_environment_variables(browser, tmp_path):
     with start_app(tmp_path, {"FORMSCOUT_APP_USER": "physio", "FORMSCOUT_APP_PASSWORD": "knee-over-toe"}) as url:
         context = browser.new_context()
         pg = context.new_page()
+        pg.set_default_timeout(90_000)
         pg.goto(url)
         pg.locator("input[type=password]").wait_for()
         assert pg.locator("#screen_button").count() == 0
