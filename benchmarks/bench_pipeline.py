@@ -53,11 +53,11 @@ def bench_mediapipe(clip: Path) -> dict:
 
 def random_yolo_n_pose(tmp_dir: Path) -> Path:
     """yolo26n-pose with random weights (nc 1, 17 keypoints), built from the yaml shipped in ultralytics."""
+    from tools.pose_yolo import _import_yolo
+    YOLO, _ = _import_yolo()  # sets YOLO_OFFLINE and a private config dir before ultralytics loads
     import torch
     import ultralytics
     import yaml
-    from tools.pose_yolo import _import_yolo
-    YOLO, _ = _import_yolo()  # sets YOLO_OFFLINE and a private config dir first
     cfg = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg/models/26/yolo26-pose.yaml").read_text())
     cfg.update(nc=1, kpt_shape=[17, 3])
     yaml_path = tmp_dir / "yolo26n-pose.yaml"  # the "n" picks the nano scale

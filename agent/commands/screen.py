@@ -109,9 +109,21 @@ def format_verdict(v: dict) -> str:
     q = v.get("quality") or {}
     if q:
         lines.append(f"  pose quality: athlete in {100 * q.get('athlete_share', 0):.0f}% of frames, "
-                     f"jitter {q.get('jitter_mm')} mm, identity jumps {q.get('identity_jumps')}")
+                     f"jitter {_num(q.get('jitter_mm'))} mm, identity jumps {q.get('identity_jumps')}")
+    neighbours = (v.get("evidence") or {}).get("neighbours") or []
+    if neighbours:
+        lines.append("  most similar physio-scored clips:")
+        for n in neighbours[:3]:
+            lines.append(f"    {n['clip_id']} ({n['athlete_id']}): score {n['score']}, similarity "
+                         f"{n['similarity']:.2f}; notes: {n.get('compensation_notes') or '-'}")
+    if v.get("passages"):
+        lines.append("  rubric passages: " + ", ".join(v["passages"]))
     a = v["artifacts"]
     lines.append(f"  trace:   {a['trace_json']}")
     lines.append(f"  overlay: {a['overlay_mp4']}  (deciding frame: {a['deciding_frame_png']})")
     lines.append("  Screening aid, not a diagnosis.")
     return "\n".join(lines)
+
+
+def _num(x, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
