@@ -22,6 +22,7 @@ def squat_npz(tmp_path_factory):
 
 
 def run(tmp_path, squat_npz, brain, **req):
+    req.setdefault("use_stgcn", False)  # the core protocol, whether or not an ST-GCN checkpoint is installed
     verdict = screen(ScreenRequest(source=squat_npz, test="deep_squat", run_dir=str(tmp_path / "run"), **req),
                      brain=brain)
     trace = load_trace(tmp_path / "run" / "trace.json")

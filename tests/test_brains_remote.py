@@ -126,7 +126,9 @@ def screen_json(capsys, argv):
 
 
 @pytest.mark.parametrize("server", ["structured", "qwen_text"], indirect=True)
-def test_remote_brain_runs_the_protocol(tmp_path, squat_npz, server, capsys):
+def test_remote_brain_runs_the_protocol(tmp_path, squat_npz, server, capsys, monkeypatch):
+    # the fake server plays the core protocol: keep the optional ST-GCN step out of this run
+    monkeypatch.setattr("agent.steps.STGCN_CHECKPOINT", tmp_path / "no-checkpoint.pt")
     rc, v, err = screen_json(capsys, ["screen", squat_npz, "--test", "deep_squat", "--brain", "remote",
                                       "--brain-url", server.url, "--brain-model", "qwen3-vl-8b",
                                       "--out", str(tmp_path / "run")])

@@ -150,7 +150,7 @@ def plot_kappa_vs_human(summary: dict, path: Path) -> Path:
     ax.set_xticks(x, [t.replace("_", "\n") for t in tests], fontsize=7)
     ax.set_ylim(min(0, *(k for k in ks if k is not None)) if any(k is not None for k in ks) else 0, 1)
     ax.set_ylabel("weighted kappa")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, frameon=False)
     ax.set_title("Per-test agreement next to human inter-rater agreement", fontsize=10)
     return _save(fig, path)
 
@@ -267,7 +267,7 @@ _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 7px;text-align:right}
 th{background:#f3f5f8}td:first-child,th:first-child{text-align:left}tr.all td{background:#fafafa;font-weight:600}
-.note{color:#555;font-size:12px}.meta{color:#444;font-size:13px}img{max-width:100%;margin:6px 8px 6px 0}
+p{font-size:14px}.note{color:#555;font-size:12px}.meta{color:#444;font-size:13px}img{max-width:100%;margin:6px 8px 6px 0}
 .figs{display:flex;flex-wrap:wrap;align-items:flex-start}figure{margin:4px 10px 10px 0;max-width:48%}
 figure:first-child,figure:nth-child(2){max-width:100%}figcaption{font-size:12px;color:#555}ul{font-size:13px}"""
 

@@ -2,7 +2,7 @@
 
 One scalar T > 0 per head divides its logits; T is chosen to minimise the
 negative log-likelihood of the validation labels (scipy bounded search over
-log T), which leaves the argmax unchanged and only makes the probabilities
+log T, T in [0.5, 20]), which leaves the argmax unchanged and only makes the probabilities
 honest. The score head's cumulative logits are divided by its own T before
 they become P(score = 1, 2, 3).
 """
@@ -15,7 +15,9 @@ from torch.nn import functional as F
 
 from tools.stgcn.model import cumulative_to_probs
 
-_LOG_T_BOUNDS = (np.log(0.05), np.log(20.0))
+# T is searched in [0.5, 20]: a validation split the head separates perfectly (synthetic test
+# recognition does) would otherwise drive T towards 0, i.e. certainty no real clip earns.
+_LOG_T_BOUNDS = (np.log(0.5), np.log(20.0))
 
 
 def _fit(nll) -> float:
