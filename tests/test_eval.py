@@ -279,3 +279,13 @@ def test_eval_cli_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     assert main(["eval", str(csv_path), "--scorer", "rules", "--out", str(tmp_path / "o")]) == 2
     assert "at least 2 athletes" in capsys.readouterr().err
     assert main(["eval", "--scorer", "rules"]) == 2
+
+
+def test_eval_cli_stgcn_finetune_per_fold(toy_lib, tiny_ck, tmp_path, capsys):
+    from agent.cli import main
+    rc = main(["eval", str(toy_lib), "--scorer", "stgcn", "--checkpoint", str(tiny_ck), "--finetune-per-fold",
+               "--lora-epochs", "1", "--out", str(tmp_path / "pf"), "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["fitted_per_fold"] and "LoRA-fine-tuned on each training fold" in summary["scorer_description"]
+    assert summary["n_clips"] == 24

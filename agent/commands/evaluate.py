@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--adapter", help="stgcn: LoRA adapter folder to apply")
     p.add_argument("--finetune-per-fold", action="store_true",
                    help="stgcn: LoRA-fine-tune on each training fold (slower; honest CV of fine-tuning)")
-    p.add_argument("--lora-epochs", type=int, help="stgcn --finetune-per-fold: epochs per fold (default 40)")
+    p.add_argument("--lora-epochs", type=int, help="stgcn --finetune-per-fold: epochs per fold (default 20)")
     p.add_argument("--review-threshold", type=float, default=0.6,
                    help="stgcn: flag for review when P(score) is below this (default 0.6)")
     p.add_argument("--brain", default="protocol", help="agent: which brain runs the screening (default protocol)")

@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--base", help="base checkpoint to fine-tune (default: the committed one)")
     p.add_argument("--out", help="output checkpoint (pretrain, default out/stgcn.pt) or adapter folder "
                                  "(fine-tune, default out/stgcn_lora)")
-    p.add_argument("--epochs", type=int, help="training epochs (default 30 pretrain, 40 fine-tune)")
+    p.add_argument("--epochs", type=int, help="training epochs (default 30 pretrain, 20 fine-tune)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--val-fraction", type=float, default=0.2,
                    help="share of athletes held out for metrics and temperature scaling (pretrain, default 0.2)")

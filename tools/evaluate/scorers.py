@@ -96,7 +96,7 @@ class STGCNEvalScorer:
         seen = set(self._base.meta.get("train_athletes", [])) | set(self._base.meta.get("val_athletes", []))
         overlap = sorted({r.athlete_id for r in rows} & seen)
         if not overlap:
-            return [f"none of the evaluated athletes is in the checkpoint's training or calibration data"]
+            return ["none of the evaluated athletes is in the checkpoint's training or calibration data"]
         return [f"{len(overlap)} evaluated athlete(s) were in the checkpoint's training/calibration data "
                 f"({', '.join(overlap[:5])}{' ...' if len(overlap) > 5 else ''}): their figures are optimistic"]
 
