@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out/demo
 
-.PHONY: demo test test-all app bench install clean-demo
+.PHONY: demo test test-all app bench install install-sam3 clean-demo
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -15,6 +15,13 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# optional SAM 3 athlete-mask backend (no weights: pass your local sam3.pt with --sam3-checkpoint).
+# Everything --no-deps: the pyproject extra `sam3` lists the same set; sam3's own pins would downgrade hub/tqdm.
+install-sam3: $(STAMP)
+	$(BIN)/python -m pip install -q open-clip-torch==3.3.0 iopath==0.1.10 portalocker==4.4.2 einops==0.8.2 \
+		timm==1.0.31 pycocotools==2.0.11 ftfy==6.3.1 wcwidth==0.9.4 --no-deps
+	$(BIN)/python -m pip install -q --no-deps sam3==0.1.4
 
 demo: $(STAMP)
 	$(BIN)/formscout demo --out $(OUT)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from agent.app_support import (CRITERIA_HEADERS, DISCLAIMER, SCORECARD_HEADERS, SIMILAR_HEADERS, TEST_LABELS,
                                AppLimits, AppPaths, ScreenForm, add_summary_markdown, ask_about, athlete_history,
-                               check_athlete_id, criteria_rows, esc, list_runs, public_message, publish_run,
+                               athlete_pick_frame, check_athlete_id, mark_athlete_point, criteria_rows, esc, list_runs, public_message, publish_run,
                                run_screening, run_session, scorecard_markdown, scorecard_rows, search_library,
                                similar_rows,
                                stage_demo_session, stage_library_upload, stage_session_upload, verdict_markdown,
@@ -93,6 +93,14 @@ def _screen_tab(cfg: AppConfig, current):
                                elem_id="pain")
             athlete = gr.Textbox(label="Athlete id (optional; files the run under this athlete)",
                                  placeholder="e.g. ATH-0012", elem_id="athlete")
+            with gr.Accordion("Other people in the frame? Click on the athlete", open=False,
+                              elem_id="pick_accordion"):
+                gr.Markdown("Optional. FormScout picks the person doing the test by itself and asks for review "
+                            "when it cannot tell. Click on the athlete in the first frame to decide for it.")
+                pick_img = gr.Image(label="First frame: click on the athlete", type="filepath",
+                                    interactive=False, elem_id="pick_frame")
+                pick_note = gr.Markdown("No athlete picked: FormScout chooses.", elem_id="pick_note")
+                pick_clear = gr.Button("Clear the pick", elem_id="pick_clear")
             go = gr.Button("Screen the clip", variant="primary", elem_id="screen_button")
         with gr.Column(scale=2):
             verdict_md = gr.Markdown("Results appear here.", elem_id="verdict")
@@ -111,18 +119,45 @@ def _screen_tab(cfg: AppConfig, current):
     files = gr.File(label="Run files (verdict, trace, angles, overlay)", file_count="multiple",
                     interactive=False, elem_id="run_files")
     deciding_t = gr.State(None)
+    pick_point = gr.State(None)     # (x, y) px on the first frame, or None
+    pick_frame = gr.State(None)     # the clean first-frame PNG the click is drawn on
+    no_pick = "No athlete picked: FormScout chooses."
+
+    def on_clip(clip_path, demo):
+        try:
+            png = athlete_pick_frame(clip_path, bool(demo), cfg.limits, cfg.paths.staging)
+        except InputError:
+            return None, None, None, no_pick
+        note = no_pick if png else "A skeleton file has no picture to click on: the athlete is already chosen."
+        return (str(png) if png else None), (str(png) if png else None), None, note
+
+    def on_pick(frame_png, evt: gr.SelectData):
+        if not frame_png or evt.index is None:
+            return gr.update(), None, no_pick
+        x, y = (float(v) for v in evt.index[:2])
+        marked = mark_athlete_point(frame_png, (x, y))
+        return str(marked), (x, y), f"Athlete picked at x={x:.0f}, y={y:.0f} px on the first frame."
+    # gradio finds the click data by the annotation; with postponed annotations and a local `gr` it cannot
+    # resolve the string, so give it the class itself
+    on_pick.__annotations__["evt"] = gr.SelectData
+
+    clip.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note])
+    use_demo.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note])
+    pick_img.select(on_pick, pick_frame, [pick_img, pick_point, pick_note])
+    pick_clear.click(lambda f: (f, None, no_pick), pick_frame, [pick_img, pick_point, pick_note])
 
     def on_test(t):
         return gr.update(visible=t in BILATERAL), gr.update(visible=t == "deep_squat")
 
     test.change(on_test, test, [side, heels])
 
-    def on_screen(clip_path, demo, test_name, side_choice, pain_flag, heels_choice, athlete_id, state,
+    def on_screen(clip_path, demo, test_name, side_choice, pain_flag, heels_choice, athlete_id, point, state,
                   progress=gr.Progress()):
         empty = ([], None, gr.update(visible=False), None, "", [], None, None)
         form = ScreenForm(clip_path=clip_path, use_demo=bool(demo), test=test_name,
                           side=side_choice if (test_name in BILATERAL and side_choice in ("L", "R")) else None,
-                          pain=bool(pain_flag), heels_raised=heels_choice or "auto", athlete_id=athlete_id or "")
+                          pain=bool(pain_flag), heels_raised=heels_choice or "auto", athlete_id=athlete_id or "",
+                          athlete_point=tuple(point) if point else None)
         progress(0.0, desc="Starting")
         try:
             out = run_screening(form, cfg.paths, cfg.limits, db=cfg.db, library_lock=cfg.library_lock,
@@ -145,7 +180,7 @@ def _screen_tab(cfg: AppConfig, current):
                 art.get("deciding_frame_png"), f"**Similar physio-scored clips:** {esc(out.similar_note)}",
                 similar_rows(out.similar), run_files or None, t, new_state)
 
-    go.click(on_screen, [clip, use_demo, test, side, pain, heels, athlete, current],
+    go.click(on_screen, [clip, use_demo, test, side, pain, heels, athlete, pick_point, current],
              [verdict_md, criteria, overlay, jump, frame_img, similar_note, similar, files, deciding_t, current],
              concurrency_limit=1)
     jump.click(lambda t: gr.update(playback_position=float(t)) if t is not None else gr.update(),

@@ -193,6 +193,7 @@ class ScreenForm:
     pain: bool
     heels_raised: str         # auto / yes / no
     athlete_id: str = ""
+    athlete_point: tuple[float, float] | None = None   # click on the athlete in the first frame (px)
 
 
 @dataclass
@@ -237,7 +238,7 @@ def run_screening(form: ScreenForm, paths: AppPaths, limits: AppLimits, *, db: s
                             side=None if side in (None, "NA") else side, pain=bool(form.pain),
                             heels_raised=form.heels_raised if form.test == "deep_squat" else "auto",
                             max_duration_s=limits.max_clip_s, max_size_mb=limits.max_upload_mb,
-                            athlete_id=athlete)
+                            athlete_id=athlete, athlete_point=_pick_point(form.athlete_point, source))
     t0 = time.perf_counter()
     # the run may read the library (retrieval): DuckDB refuses a read-only and a read-write connection
     # to one file in one process at once, so library writes from the app wait for the run
@@ -263,6 +264,56 @@ def run_screening(form: ScreenForm, paths: AppPaths, limits: AppLimits, *, db: s
             file_run(verdict, athlete, db)
     outcome.similar, outcome.similar_note = similar_clips(verdict, db=db, library_lock=library_lock)
     return outcome
+
+
+# ----- who is the athlete (a click on the first frame) ---------------------------------------------------
+PICK_MARK_RGB = (255, 60, 40)
+
+
+def athlete_pick_frame(clip_path: str | None, use_demo: bool, limits: AppLimits, out_dir: Path) -> Path | None:
+    """PNG of the clip's first upright frame for the physio to click on the athlete; None for a skeleton."""
+    from tools.video import read_frame
+    source = DEMO_CLIP if use_demo else check_clip_upload(clip_path, limits)
+    if source.suffix.lower() == ".npz":
+        return None
+    frame = read_frame(source, 0)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = out_dir / f"first_frame_{source.stem}.png"
+    _write_png(png, frame)
+    return png
+
+
+def mark_athlete_point(frame_png: str | Path, point_xy: tuple[float, float]) -> Path:
+    """A copy of the first frame with the physio's click drawn on it (the frame itself is kept clean)."""
+    import cv2
+    rgb = cv2.cvtColor(cv2.imread(str(frame_png)), cv2.COLOR_BGR2RGB)
+    x, y = (int(round(v)) for v in point_xy)
+    radius = max(6, rgb.shape[0] // 60)
+    cv2.circle(rgb, (x, y), radius, PICK_MARK_RGB, thickness=max(2, radius // 3))
+    cv2.drawMarker(rgb, (x, y), PICK_MARK_RGB, markerType=cv2.MARKER_CROSS, markerSize=radius * 3,
+                   thickness=max(1, radius // 4))
+    out = Path(frame_png).with_name(Path(frame_png).stem + "_picked.png")
+    _write_png(out, rgb)
+    return out
+
+
+def _write_png(path: Path, rgb) -> None:
+    import cv2
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise InputError(f"could not write {path.name}; check that the app's data folder is writable")
+
+
+def _pick_point(point_xy, source: Path) -> tuple[float, float] | None:
+    """The clicked point as (x, y) px, checked against the clip's frame size; None when nothing was clicked."""
+    if point_xy is None or Path(source).suffix.lower() == ".npz":
+        return None
+    from tools.video import probe_video
+    x, y = (float(v) for v in point_xy)
+    info = probe_video(source)
+    if not (0 <= x < info.width and 0 <= y < info.height):
+        raise InputError(f"the point you clicked ({x:.0f}, {y:.0f}) is outside the {info.width}x{info.height} "
+                         "frame; click on the athlete again")
+    return x, y
 
 
 def similar_clips(verdict: dict, *, db: str | None = None, k: int = 5,

@@ -7,6 +7,10 @@ Evidence, in order of authority:
    not the asked-for test) pass through.
 3. Pose quality (tools/quality): the athlete not found, joints the test needs
    not seen, jitter or identity jumps make every measurement doubtful.
+   Athlete selection (tools/track via tools/quality "selection_problems"): the
+   drawn box holds nobody, two people could be the athlete, the skeleton went
+   to another person and could not be brought back, or the athlete was out of
+   frame: each is a review reason ("athlete selection: ...").
 4. The ST-GCN second opinion, when a checkpoint is loaded: P(score) per level.
    Disagreement with the rules (its most likely score differs and it gives the
    rule score less than `min_stgcn_agreement`) sends the clip to review.
@@ -47,6 +51,8 @@ def decide(rubric: dict, quality: dict | None = None, stgcn: dict | None = None,
         factor = min(1.0, share / policy.min_athlete_share) if policy.min_athlete_share > 0 else 1.0
         confidence *= factor
         evidence["quality_factor"] = round(factor, 3)
+        for problem in quality.get("selection_problems", []):
+            reasons.append(f"athlete selection: {problem}")
         for problem in quality.get("problems", []):
             reasons.append(f"pose quality: {problem}")
 
@@ -75,7 +81,7 @@ def decide(rubric: dict, quality: dict | None = None, stgcn: dict | None = None,
     pain = bool(rubric.get("inputs", {}).get("pain"))
     if pain:
         score, confidence = 0, 1.0
-        reasons = [r for r in reasons if r.startswith("pose quality")]  # pain decides; keep the record honest
+        reasons = [r for r in reasons if r.startswith(("pose quality", "athlete selection"))]  # pain decides; keep the record honest
     elif score is not None and confidence < policy.min_confidence:
         reasons.append(f"overall confidence {confidence:.2f} is below {policy.min_confidence:.2f}")
     if score is None and not reasons:

@@ -36,6 +36,11 @@ class ScreenRequest:
     clearing_pain: bool = False      # pain in this test's clearing test (scores 0)
     pose_backend: str = "mediapipe"
     pose_weights: str = ""
+    athlete_box: list[float] | None = None     # x, y, w, h px on video frame `athlete_keyframe` (drawn or SAM 3)
+    athlete_point: list[float] | None = None   # x, y px on that frame (a click in the app)
+    athlete_keyframe: int = 0                  # video frame the box / point refers to (0 = first)
+    athlete_selector: str = ""                 # "" = the tracker's own choice; "sam3" = SAM 3 mask on the keyframe
+    sam3_checkpoint: str = ""                  # local sam3.pt for athlete_selector "sam3"
     criteria_file: str = ""
     max_duration_s: float = 120.0
     max_size_mb: float = 500.0
@@ -78,6 +83,31 @@ def _decider(s: dict) -> dict:
     return crit or {}
 
 
+def _athlete_hint(r: ScreenRequest, s: dict | None = None) -> dict:
+    """The athlete box / point arguments of estimate_pose, only when the physio gave one (older traces match).
+
+    After SAM 3 ran, its athlete box on its keyframe replaces the physio's box / point (it was made from
+    them), and what SAM 3 could not settle travels on as a selection problem.
+    """
+    sam3 = (s or {}).get("select_athlete_sam3")
+    if sam3 is not None:
+        hint = {"selection_problems": list(sam3.get("problems", []))}
+        if sam3.get("athlete_box_xywh_px"):
+            hint["athlete_box"] = [float(v) for v in sam3["athlete_box_xywh_px"]]
+            if sam3.get("keyframe_index"):
+                hint["keyframe"] = int(sam3["keyframe_index"])
+            return hint
+        return {**hint, **_athlete_hint(r)}
+    hint: dict = {}
+    if r.athlete_box:
+        hint["athlete_box"] = [float(v) for v in r.athlete_box]
+    if r.athlete_point:
+        hint["athlete_point"] = [float(v) for v in r.athlete_point]
+    if hint and r.athlete_keyframe:
+        hint["keyframe"] = int(r.athlete_keyframe)
+    return hint
+
+
 def _optional(r: ScreenRequest, tool: str) -> bool:
     """An optional step runs unless screening found it unavailable (request.extra["skip"] says why)."""
     return tool not in r.extra.get("skip", {})
@@ -96,9 +126,13 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
                  lambda r, s: {"video_path": r.source, "max_duration_s": r.max_duration_s,
                                "max_size_mb": r.max_size_mb},
                  applies=lambda r, s: not r.is_skeleton),
+    ProtocolStep("select_athlete_sam3", "Segment the athlete with SAM 3 on the keyframe (box or click to choose).",
+                 lambda r, s: {"video_path": r.source, "run_dir": r.run_dir, "checkpoint": r.sam3_checkpoint,
+                               **_athlete_hint(r)},
+                 applies=lambda r, s: not r.is_skeleton and r.athlete_selector == "sam3"),
     ProtocolStep("estimate_pose", "Find the athlete's joints in every frame.",
                  lambda r, s: {"video_path": r.source, "run_dir": r.run_dir, "backend": r.pose_backend,
-                               "weights": r.pose_weights},
+                               "weights": r.pose_weights, **_athlete_hint(r, s)},
                  applies=lambda r, s: not r.is_skeleton),
     ProtocolStep("lift_to_3d", "Turn the keypoints into a metric 3D skeleton (metres, y up).",
                  lambda r, s: {"pose_path": s["estimate_pose"]["pose_path"], "run_dir": r.run_dir,

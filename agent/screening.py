@@ -95,6 +95,11 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
     return _run_agent(request, model, recorder, run_dir)
 
 
+def offered_tools(request: ScreenRequest) -> list[str]:
+    """The tools a brain is offered: every step, except SAM 3 unless the physio chose it (it needs weights)."""
+    return [name for name in STEP_FUNCTIONS if name != "select_athlete_sam3" or request.athlete_selector == "sam3"]
+
+
 def _run_agent(request: ScreenRequest, model, recorder: TraceRecorder, run_dir: Path) -> dict:
     from smolagents import ToolCallingAgent
     from smolagents.monitoring import LogLevel
@@ -104,7 +109,7 @@ def _run_agent(request: ScreenRequest, model, recorder: TraceRecorder, run_dir: 
 
     call_log = CallLog()
     ends: list[tuple[object, int]] = []                   # (memory step, len(call_log.calls) when it ended)
-    agent = ToolCallingAgent(tools=make_tools(call_log), model=model, max_steps=len(PROTOCOL) + 4,
+    agent = ToolCallingAgent(tools=make_tools(call_log, offered_tools(request)), model=model, max_steps=len(PROTOCOL) + 4,
                              verbosity_level=LogLevel.OFF, final_answer_checks=[_required_steps_check(request, call_log)],
                              step_callbacks=[lambda step, agent=None: ends.append((step, len(call_log.calls)))])
     task = TASK.format(order=" -> ".join(planned_order(request)), request=json.dumps(request.to_dict()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from tools.skeleton import JOINT_INDEX, Skeleton
 log = logging.getLogger(__name__)
 
 POSE_FILE = "pose_2d.npz"
+SAM3_MASK_FILE = "athlete_mask.png"
 RAW_SKELETON_FILE = "skeleton_raw.npz"
 SKELETON_FILE = "skeleton.npz"
 # = tools.stgcn.infer.DEFAULT_CHECKPOINT, named here so that checking for it does not import torch (tested equal)
@@ -34,9 +36,51 @@ def check_video(video_path: str, max_duration_s: float = 120.0, max_size_mb: flo
     return info.to_dict()
 
 
+def select_athlete_sam3(video_path: str, run_dir: str, checkpoint: str, keyframe: int = 0,
+                        athlete_box: list | None = None, athlete_point: list | None = None) -> dict:
+    """The athlete's mask and box on one keyframe from SAM 3 ("person" prompt + the physio's box / point).
+
+    Runs once per clip (about a minute per keyframe on 2 CPU cores); estimate_pose then tracks the
+    person in that box. The mask is saved as athlete_mask.png for the physio to check.
+    """
+    import cv2
+
+    from tools.segment_sam3 import segment_athlete_in_clip
+    box = _numbers(athlete_box, 4, "athlete_box")
+    box_xyxy = (box[0], box[1], box[0] + box[2], box[1] + box[3]) if box else None
+    chosen = segment_athlete_in_clip(_sam3_model(checkpoint), video_path, keyframe_index=int(keyframe or 0),
+                                     box_xyxy=box_xyxy, point_xy=_numbers(athlete_point, 2, "athlete_point"))
+    out = chosen.to_dict()
+    out["athlete_box_xywh_px"] = None
+    if chosen.found and chosen.box_xyxy is not None:
+        x0, y0, x1, y1 = chosen.box_xyxy
+        out["athlete_box_xywh_px"] = [round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
+        mask_path = Path(run_dir) / SAM3_MASK_FILE
+        cv2.imwrite(str(mask_path), chosen.mask.astype(np.uint8) * 255)
+        out["mask_path"] = str(mask_path)
+    # what estimate_pose must report as a selection problem (the clip then goes to review)
+    out["problems"] = ([f"SAM 3: {chosen.reason}"] if (not chosen.found or chosen.ambiguous) else [])
+    return out
+
+
+@lru_cache(maxsize=1)
+def _sam3_model(checkpoint: str):
+    """SAM 3 loaded once per process and checkpoint (840 M parameters: ~30 s to build on 2 cores)."""
+    from tools.segment_sam3 import load_sam3
+    if not str(checkpoint or "").strip():
+        raise InputError("--athlete-selector sam3 needs --sam3-checkpoint PATH (a local sam3.pt file)")
+    return load_sam3(checkpoint)
+
+
 def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", weights: str = "",
-                  max_pose_fps: float = 30.0) -> dict:
-    """2D keypoints per frame (+ the backend's own 3D world landmarks when it has them)."""
+                  max_pose_fps: float = 30.0, athlete_box: list | None = None, athlete_point: list | None = None,
+                  keyframe: int = 0, select: str = "auto", selection_problems: list | None = None) -> dict:
+    """2D keypoints per frame of the athlete (+ the backend's own 3D world landmarks when it has them).
+
+    Every person is found and tracked; the athlete is the one in `athlete_box` (x, y, w, h px) or under
+    `athlete_point` (x, y px) on video frame `keyframe`, else the one doing the test. The result's
+    "selection" says how they were chosen, the candidates, and identity switches detected / repaired.
+    """
     from tools.pose import estimate_pose as run_pose
     from tools.video import probe_video
     # Clips faster than max_pose_fps are posed on every n-th frame (pose is the slowest step).
@@ -44,7 +88,13 @@ def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", wei
     # MediaPipe's frame-to-frame tracking enough to move the fist position by 6 cm and flip a 3 to a 1.
     fps = probe_video(video_path, min_duration_s=0.0, max_duration_s=float("inf"), max_size_mb=float("inf")).fps
     every_nth = max(1, int(round(fps / max_pose_fps))) if max_pose_fps > 0 else 1
-    pose = run_pose(video_path, backend=backend, weights=weights or None, every_nth=every_nth)
+    pose = run_pose(video_path, backend=backend, weights=weights or None, every_nth=every_nth,
+                    athlete_box=_numbers(athlete_box, 4, "athlete_box"),
+                    athlete_point=_numbers(athlete_point, 2, "athlete_point"), keyframe=int(keyframe or 0),
+                    select=select or "auto")
+    if selection_problems:
+        # an upstream selector (SAM 3) could not settle who the athlete is: say so in the quality report
+        pose.meta.setdefault("selection", {}).setdefault("problems", []).extend(str(p) for p in selection_problems)
     path = Path(run_dir) / POSE_FILE
     arrays = dict(uv=pose.uv, conf=pose.conf, fps=np.float64(pose.fps),
                   image_size=np.asarray(pose.image_size), meta=np.asarray(json.dumps(pose.meta, default=str)))
@@ -55,7 +105,30 @@ def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", wei
             "n_frames": pose.n_frames, "every_nth_frame": every_nth, "pose_fps": round(pose.fps, 3),
             "detection_share": round(pose.detection_share, 4),
             "has_world_3d": pose.world_xyz is not None, "image_size": list(pose.image_size),
-            "model": {k: pose.meta[k] for k in ("model_file", "model_sha256", "version") if k in pose.meta}}
+            "model": {k: pose.meta[k] for k in ("model_file", "model_sha256", "version") if k in pose.meta},
+            "selection": _selection_json(pose.meta.get("selection"))}
+
+
+def _numbers(value, n: int, name: str) -> tuple[float, ...] | None:
+    """A list of n numbers (or None / empty) from a brain or the CLI, else an InputError that says what to give."""
+    if value is None or (isinstance(value, (list, tuple, str)) and len(value) == 0):
+        return None
+    if isinstance(value, str):
+        value = value.replace(" ", "").split(",")
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != n or not all(np.isfinite(out)):
+        raise InputError(f"{name} must be {n} numbers in pixels, got {value!r}")
+    return out
+
+
+def _selection_json(selection: dict | None) -> dict | None:
+    """The athlete-selection summary for the trace (no per-frame lists beyond the first blanked frames)."""
+    if not selection:
+        return None
+    return json.loads(json.dumps({k: v for k, v in selection.items() if k != "tracking"}, default=str))
 
 
 def lift_to_3d(pose_path: str, run_dir: str, source_sha256: str = "") -> dict:
@@ -256,6 +329,7 @@ def decide_verdict(rubric_json: dict, quality_json: dict, stgcn_json: dict | Non
 # tool name -> function; the protocol and every brain call steps by these names
 STEP_FUNCTIONS = {
     "check_video": check_video,
+    "select_athlete_sam3": select_athlete_sam3,
     "estimate_pose": estimate_pose,
     "lift_to_3d": lift_to_3d,
     "prepare_skeleton": prepare_skeleton,

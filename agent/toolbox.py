@@ -51,12 +51,18 @@ INPUT_DOCS: dict[str, str] = {
     "quality_json": "the pose quality report from prepare_skeleton",
     "stgcn_json": "the score_stgcn result ({} when not run)",
     "neighbours_json": "similar physio-scored clips from retrieve_similar_clips ([] when not run)",
-    "checkpoint": "ST-GCN checkpoint file ('' for the bundled one)",
+    "checkpoint": "model file: score_stgcn's ST-GCN checkpoint ('' for the bundled one); "
+                  "select_athlete_sam3's local sam3.pt",
     "k": "how many similar clips to return",
     "db": "clip library (DuckDB file; '' for the default)",
     "criterion_ids": "criterion ids to cite (the deciding one first)",
     "score": "score level whose rubric passage to cite (-1 for none)",
     "max_chars": "longest passage text returned, characters",
+    "athlete_box": "the athlete's box x, y, w, h in pixels of video frame `keyframe` (null: choose automatically)",
+    "athlete_point": "a point x, y in pixels on the athlete's body on frame `keyframe` (a click in the app)",
+    "keyframe": "video frame the athlete box / point refers to (0 = first)",
+    "select": "athlete selection: auto (track every person, choose the athlete) or off (follow one person)",
+    "selection_problems": "what an earlier selector (SAM 3) could not settle, reported for review",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}

@@ -25,7 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from tools.errors import InputError
-from tools.rubric import BILATERAL, TESTS
+# the field parsers are shared with tools/evaluate/labels.py (formscout eval/train), so the catalog and
+# the evaluation accept exactly the same test names, sides, scores and yes/no values
+from tools.evaluate.labels import normalise_side, normalise_test, parse_bool, parse_score
+
+__all__ = ["REQUIRED_COLUMNS", "LabelRow", "Refusal", "read_labels", "check_id", "resolve_clip_file",
+           "check_readable", "check_skeleton_file", "normalise_side", "normalise_test", "parse_bool", "parse_score"]
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("clip_id", "athlete_id", "date", "test_name", "side", "score", "pain",
                                      "compensation_notes", "camera_view", "consent_on_file")
@@ -34,8 +39,6 @@ GUARDIAN_COLUMNS: tuple[str, ...] = ("guardian_consent", "guardian_consent_on_fi
 SKELETON_SUFFIXES: tuple[str, ...] = (".npz",)
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
 MAX_LISTED_ERRORS = 12
 
 
@@ -74,45 +77,6 @@ class Refusal:
 
     def to_dict(self) -> dict:
         return {"row": self.row, "clip_id": self.clip_id, "athlete_id": self.athlete_id, "reason": self.reason}
-
-
-def parse_bool(value: str) -> bool:
-    v = str(value).strip().lower()
-    if v in _TRUE:
-        return True
-    if v in _FALSE:
-        return False
-    raise ValueError(f"{value!r} is not true/false (use true, false, yes, no, 1 or 0)")
-
-
-def normalise_side(test: str, value: str) -> str:
-    v = str(value).strip().upper()
-    v = {"LEFT": "L", "RIGHT": "R", "N/A": "NA", "": "NA", "NONE": "NA"}.get(v, v)
-    if v not in ("L", "R", "NA"):
-        raise ValueError(f"{value!r} is not L, R or NA")
-    if test in BILATERAL and v == "NA":
-        raise ValueError(f"{test} is scored per side: give L or R")
-    if test not in BILATERAL and v != "NA":
-        raise ValueError(f"{test} is scored once: side must be NA (got {v})")
-    return v
-
-
-def normalise_test(value: str) -> str:
-    v = re.sub(r"[\s-]+", "_", str(value).strip().lower())
-    if v not in TESTS:
-        raise ValueError(f"{value!r} is not an FMS test; use one of {', '.join(TESTS)}")
-    return v
-
-
-def parse_score(value: str) -> int:
-    v = str(value).strip()
-    try:
-        f = float(v)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a number 0-3") from None
-    if f != int(f) or not 0 <= f <= 3:
-        raise ValueError(f"{value!r} is not a whole score 0-3")
-    return int(f)
 
 
 def check_id(value: str, what: str) -> str:

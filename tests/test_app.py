@@ -263,6 +263,18 @@ def test_app_builds_every_tab(paths):
         assert tab in labels
 
 
+def test_a_click_on_the_first_frame_reaches_the_handler_with_its_pixel(paths):
+    """Gradio passes the click (SelectData) only to a handler whose annotation it can resolve."""
+    import gradio as gr
+    from gradio.utils import get_type_hints
+
+    import app
+    demo = app.build_app(app.AppConfig(paths=paths))
+    pick = [f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "on_pick"]
+    assert len(pick) == 1
+    assert get_type_hints(pick[0]).get("evt") is gr.SelectData
+
+
 # ----- chat, publishing, history ---------------------------------------------------------------------------------
 def test_chat_bound_to_the_run_cites_its_measured_value_and_shows_the_frame(screened, paths, db):
     out, _ = screened
@@ -375,3 +387,33 @@ def test_library_search_never_reads_a_path_typed_in_the_page(paths, squat_npz, t
     for typed in (str(outside), "secret.npz", "../secret.npz"):
         with pytest.raises(InputError):
             search_library(typed, None, AppLimits(), db=db)
+
+
+# ----- picking the athlete with a click ------------------------------------------------------------------------
+def test_first_frame_for_the_pick_and_the_click_is_drawn_on_a_copy(paths):
+    import cv2
+
+    from agent.app_support import PICK_MARK_RGB, athlete_pick_frame, mark_athlete_point
+    png = athlete_pick_frame(None, True, AppLimits(), paths.staging)
+    clean = cv2.imread(str(png))
+    assert clean is not None and clean.ndim == 3
+    x, y = clean.shape[1] // 2, clean.shape[0] // 2
+    marked = mark_athlete_point(png, (x + 0.4, y))
+    out = cv2.cvtColor(cv2.imread(str(marked)), cv2.COLOR_BGR2RGB)
+    assert tuple(int(v) for v in out[y, x]) == PICK_MARK_RGB       # the cross goes through the clicked pixel
+    assert (cv2.imread(str(png)) == clean).all()                    # the clean frame stays clean for a re-click
+
+
+def test_a_skeleton_upload_has_no_frame_to_click(paths, squat_npz):
+    from agent.app_support import athlete_pick_frame
+    assert athlete_pick_frame(str(squat_npz), False, AppLimits(), paths.staging) is None
+
+
+def test_a_click_outside_the_frame_is_refused_with_what_to_do():
+    from agent.app_support import DEMO_CLIP, _pick_point
+    from tools.video import probe_video
+    info = probe_video(DEMO_CLIP)
+    assert _pick_point((10, 20), DEMO_CLIP) == (10.0, 20.0)
+    assert _pick_point(None, DEMO_CLIP) is None
+    with pytest.raises(InputError, match="click on the athlete again"):
+        _pick_point((info.width + 5, 10), DEMO_CLIP)

@@ -174,7 +174,8 @@ def test_one_agent_step_goes_through_processor_and_generate(brain, monkeypatch, 
         seen.append((chat, kw, real(chat, **kw)))
         return seen[-1][2]
     monkeypatch.setattr(brain.processor, "apply_chat_template", spy)
-    msg = brain.generate(memory, tools_to_call_from=make_tools(CallLog()))
+    from agent.screening import offered_tools
+    msg = brain.generate(memory, tools_to_call_from=make_tools(CallLog(), offered_tools(request)))
     chat, kw, inputs = seen[0]
     assert [t["function"]["name"] for t in kw["tools"]][:2] == ["check_video", "estimate_pose"]
     images = [c for m in chat for c in m["content"] if c.get("type") == "image"]

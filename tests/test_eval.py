@@ -109,7 +109,7 @@ def test_labels_report_every_bad_row(tmp_path):
     assert "unknown test 'overhead_press'" in msg and "line 3" in msg
     assert "score '5' is not a whole number 0-3" in msg
     assert "hurdle_step needs side L or R" in msg
-    assert "appears twice" in msg and "expected true/false" in msg
+    assert "appears twice" in msg and "'maybe' is not true/false" in msg
     with pytest.raises(InputError, match="lacks column"):
         read_labels(_write(tmp_path / "m.csv", [["c1", "A"]], header=("clip_id", "athlete_id")))
     with pytest.raises(InputError, match="not found"):

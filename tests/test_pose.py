@@ -62,6 +62,16 @@ def test_get_backend_errors():
     assert isinstance(get_backend("mediapipe"), PoseBackend)
 
 
+def test_estimate_pose_selection_arguments_are_checked(tmp_path):
+    clip = Path(__file__).resolve().parents[1] / "tools" / "assets" / "demo_deep_squat.mp4"
+    with pytest.raises(InputError, match="select must be"):
+        estimate_pose(clip, select="largest")
+    with pytest.raises(InputError, match="needs athlete selection"):
+        estimate_pose(clip, select="off", athlete_box=(1, 2, 3, 4))
+    with pytest.raises(InputError, match="pose-weights"):
+        estimate_pose(clip, weights="x.pt")
+
+
 def test_pose_result_rejects_wrong_shapes():
     with pytest.raises(ValueError):
         PoseResult(uv=np.zeros((2, 17, 2)), conf=np.zeros((2, 17)), world_xyz=None, image_size=(10, 10), fps=30)

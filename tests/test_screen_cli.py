@@ -93,3 +93,46 @@ def test_screen_video_end_to_end_on_real_footage(tmp_path, sports2d_clip, capsys
     assert len(json.dumps(trace)) < 300_000  # the trace identifies the video by hash; it never embeds frames
     skel = np.load(v["artifacts"]["skeleton_npz"])
     assert skel["xyz"].shape == (230, 23, 3)
+
+
+DEMO_CLIP = __import__("pathlib").Path(__file__).resolve().parents[1] / "tools" / "assets" / "demo_deep_squat.mp4"
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--athlete-box", "10,20,30"], "give 4 numbers in pixels as x,y,w,h"),
+    (["--athlete-box", "a,b,c,d"], "give 4 numbers in pixels as x,y,w,h"),
+    (["--athlete-box", "10,20,0,50"], "width and height must be positive"),
+    (["--athlete-box", "10,20,-5,50"], "width and height must be positive"),
+    (["--athlete-box", "5000,20,100,100"], "does not fit inside the"),
+    (["--athlete-point", "12"], "give 2 numbers in pixels as x,y"),
+    (["--athlete-point=-3,40"], "lies outside the"),
+    (["--athlete-box", "10,20,30,40", "--athlete-frame", "100000"], "--athlete-frame 100000"),
+])
+def test_athlete_box_and_point_are_checked_before_anything_runs(tmp_path, flags, needle):
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "screen", str(DEMO_CLIP), "--test", "deep_squat",
+                           "--out", str(tmp_path / "o")] + flags, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and needle in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "o" / "trace.json").exists()
+
+
+def test_athlete_box_on_a_skeleton_file_is_refused(tmp_path, squat_npz):
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "screen", squat_npz, "--test", "deep_squat",
+                           "--athlete-box", "1,2,3,4", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "already holds one person" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_box_that_holds_nobody_sends_the_demo_to_review(tmp_path, capsys):
+    """The bundled one-person demo with a box drawn on empty floor: review with the plain reason, no crash."""
+    rc, v = run_json(capsys, ["screen", str(DEMO_CLIP), "--test", "deep_squat", "--athlete-box", "0,0,40,40",
+                              "--out", str(tmp_path / "r")])
+    assert rc == 0 and v["review"]
+    assert any(r.startswith("athlete selection: the box you drew contains nobody; draw it around the athlete")
+               for r in v["reasons"])
+    trace = load_trace(v["artifacts"]["trace_json"])
+    pose = next(s for s in trace["steps"] if s["tool"] == "estimate_pose")
+    assert pose["arguments"]["athlete_box"] == [0.0, 0.0, 40.0, 40.0]
+    assert pose["result"]["selection"]["method"] == "auto" and verify(trace) == []

@@ -221,6 +221,70 @@ def test_lora_saves_only_the_adapter_and_reloads(tiny_checkpoint, toy_rows, tmp_
         load_adapter(other, tmp_path / "adapter")
 
 
+def test_lora_targets_only_the_last_blocks_and_score_head():
+    from tools.stgcn.model import lora_target_modules
+    model = STGCN()
+    names = lora_target_modules(model, last_blocks=1)
+    assert names and all(n.startswith("blocks.4.") or n == "score_latent" for n in names)
+    assert "score_latent" in names and "blocks.4.gcn.conv" in names and "blocks.4.tcn" in names
+    assert not any(n.startswith(("blocks.3.", "test_head", "side_head")) for n in names)
+    every = lora_target_modules(model, last_blocks=None, heads=("score_latent", "test_head"))
+    assert "blocks.0.gcn.conv" in every and "test_head" in every and "side_head" not in every
+
+
+def test_lora_guard_rejects_keeps_base_and_says_so(tiny_checkpoint, toy_rows, tmp_path):
+    """An adapter that is not better on the inner-validation athletes is never used silently."""
+    from agent.cli import main
+    path, _ = tiny_checkpoint
+    never = LoraSettings(epochs=2, batch_size=8, patience=5, guard_margin=1e6)   # no adapter can pass
+    model, result = finetune_lora(toy_rows, path, tmp_path / "rej", never, TrainConfig(seed=0))
+    assert result.adopted is False and any("NOT adopted" in n for n in result.notes)
+    val = set(result.guard["val_athletes"])
+    assert len(val) >= 2 and not val & set(result.train_athletes)          # split by athlete
+    assert 1 <= result.guard["best_epoch"] <= 2 and len(result.guard["history"]) == result.guard["epochs_run"]
+    x = torch.from_numpy(to_tensor(normalise(Skeleton.load(toy_rows[0].path)), TINY.n_frames))[None]
+    base, *_ = load_checkpoint(path)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)["score_cum_logits"], base(x)["score_cum_logits"])  # the base is kept
+    meta = json.loads((tmp_path / "rej" / "formscout_adapter.json").read_text())
+    assert meta["adopted"] is False and meta["guard"]["base"]["score_nll"] > 0
+    with pytest.raises(InputError, match="rejected by its own validation"):
+        load_adapter(path, tmp_path / "rej")
+    load_adapter(path, tmp_path / "rej", allow_rejected=True)
+    csv_path = tmp_path / "labels.csv"
+    with open(csv_path, "w") as fh:
+        fh.write("clip_id,athlete_id,test_name,side,score,path\n")
+        for r in toy_rows[:6]:
+            fh.write(f"{r.clip_id},{r.athlete_id},{r.test_name},{r.side},{r.score},{r.path}\n")
+    common = ["eval", str(csv_path), "--scorer", "stgcn", "--checkpoint", str(path), "--adapter", str(tmp_path / "rej")]
+    assert main(common + ["--out", str(tmp_path / "e1")]) == 2
+    assert main(common + ["--allow-rejected-adapter", "--out", str(tmp_path / "e2"), "--json"]) == 0
+
+
+def test_lora_guard_adopts_and_eval_uses_base_plus_adapter(tiny_checkpoint, toy_rows, tmp_path, capsys):
+    from agent.cli import main
+    path, _ = tiny_checkpoint
+    always = LoraSettings(epochs=2, batch_size=8, guard_margin=-1e6, guard_confidence=0.0)   # any adapter passes
+    model, result = finetune_lora(toy_rows, path, tmp_path / "ok", always, TrainConfig(seed=1))
+    assert result.adopted is True and any("ADOPTED" in n for n in result.notes)
+    merged, _, _, meta = load_adapter(path, tmp_path / "ok")
+    assert meta["adapter_meta"]["adopted"] is True
+    x = torch.from_numpy(to_tensor(normalise(Skeleton.load(toy_rows[0].path)), TINY.n_frames))[None]
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)["score_cum_logits"], merged(x)["score_cum_logits"])
+    csv_path = tmp_path / "labels.csv"
+    with open(csv_path, "w") as fh:
+        fh.write("clip_id,athlete_id,test_name,side,score,path\n")
+        for r in toy_rows:
+            fh.write(f"{r.clip_id},{r.athlete_id},{r.test_name},{r.side},{r.score},{r.path}\n")
+    capsys.readouterr()
+    assert main(["eval", str(csv_path), "--scorer", "stgcn", "--checkpoint", str(path), "--adapter",
+                 str(tmp_path / "ok"), "--out", str(tmp_path / "e"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert "+lora:ok" in summary["scorer_description"]
+    assert any("adapter's) training" in n for n in summary["notes"])   # its athletes are flagged as seen
+
+
 def test_train_cli_pretrain_and_finetune(toy_rows, tmp_path):
     from agent.cli import main
     csv_path = write_toy_library(tmp_path / "lib", n_athletes=3, tests=("deep_squat",), seed=9)

@@ -228,6 +228,17 @@ def test_synthetic_ids_cannot_pass_for_real_ones():
     assert make_sample("deep_squat", seed=3).athlete.athlete_id.startswith(SYNTHETIC_ID_PREFIX)
 
 
+def test_library_athlete_ids_are_unique_across_seeds(tmp_path):
+    """Two libraries made with different seeds never share an athlete id (they are pooled and held out)."""
+    ids = {}
+    for seed in (0, 1):
+        cfg = LibraryConfig(out_dir=tmp_path, per_test=3, seed=seed, tests=("deep_squat", "hurdle_step"))
+        ids[seed] = {s.athlete.athlete_id for _, s in library_samples(cfg)}
+    assert ids[0] == {"SYN-s0-0000", "SYN-s0-0001", "SYN-s0-0002"}
+    assert len(ids[1]) == 3 and not ids[0] & ids[1]
+    assert all(a.startswith(SYNTHETIC_ID_PREFIX) for a in ids[0] | ids[1])
+
+
 def test_bad_side_and_test_are_input_errors():
     with pytest.raises(InputError):
         make_sample("hurdle_step", seed=1, side="NA")

@@ -128,24 +128,52 @@ def get_backend(backend: str = "mediapipe", weights: str | Path | None = None) -
 
 
 def estimate_pose(video_path: str | Path, backend: str = "mediapipe", weights: str | Path | None = None,
-                  max_frames: int | None = None, every_nth: int = 1) -> PoseResult:
+                  max_frames: int | None = None, every_nth: int = 1,
+                  athlete_box: tuple[float, float, float, float] | None = None,
+                  athlete_point: tuple[float, float] | None = None, keyframe: int = 0,
+                  select: str = "auto") -> PoseResult:
     """Run a pose backend over a video file and return the athlete's keypoints.
 
     Frames come upright from tools.video (rotation metadata honoured). With
     `every_nth` > 1 only every n-th frame is used and the result's fps is
     divided accordingly.
+
+    Athlete selection (tools.track, tools.athlete): with select="auto" (default)
+    every person is found and tracked and the athlete chosen: the person in
+    `athlete_box` (x, y, w, h px) or under `athlete_point` (x, y px) on video
+    frame `keyframe` (0 = first frame; a box found by SAM 3 on a keyframe is
+    passed the same way), else the person doing the test; the skeleton is kept
+    on them and the choice, candidates and identity checks are in
+    meta["selection"]. select="off" runs the backend alone, as before tracking
+    existed (MediaPipe follows one person and can jump to another).
     """
     from tools.video import iter_frames, probe_video
 
     if every_nth < 1:
         raise InputError(f"every_nth must be 1 or more, got {every_nth}")
+    if select not in ("auto", "off"):
+        raise InputError(f"select must be 'auto' or 'off', got {select!r}")
+    if select == "off" and (athlete_box is not None or athlete_point is not None):
+        raise InputError("an athlete box or point needs athlete selection: drop select='off'")
     info = probe_video(video_path)
-    pose_backend = get_backend(backend, weights)
-    fps = info.fps / every_nth
-    log.info("pose: backend=%s %s, video=%s (%dx%d px, %.2f fps, %.1f s), every_nth=%d, max_frames=%s",
-             pose_backend.name, pose_backend.version, Path(video_path).name, info.width, info.height,
-             info.fps, info.duration_s, every_nth, max_frames)
-    result = pose_backend.process(iter_frames(video_path, max_frames=max_frames, every_nth=every_nth), fps)
+    name = str(backend).lower()
+    log.info("pose: backend=%s, video=%s (%dx%d px, %.2f fps, %.1f s), every_nth=%d, max_frames=%s, select=%s",
+             name, Path(video_path).name, info.width, info.height, info.fps, info.duration_s, every_nth,
+             max_frames, select)
+    if select == "auto":
+        if name not in BACKEND_NAMES:
+            raise InputError(f"unknown pose backend {backend!r}; choose one of {', '.join(BACKEND_NAMES)}")
+        if name == "mediapipe" and weights is not None:
+            get_backend(name, weights)  # raises the usual "drop --pose-weights" error
+        from tools.track import track_athlete
+        result = track_athlete(video_path, backend=name, weights=weights, max_frames=max_frames,
+                               every_nth=every_nth, athlete_box=athlete_box, athlete_point=athlete_point,
+                               keyframe=keyframe)
+    else:
+        pose_backend = get_backend(backend, weights)
+        result = pose_backend.process(iter_frames(video_path, max_frames=max_frames, every_nth=every_nth),
+                                      info.fps / every_nth)
+        result.meta["selection"] = {"method": "off", "mode": "backend alone (no tracking)", "problems": []}
     if result.n_frames == 0:
         raise InputError(f"no frames could be decoded from {video_path}; re-export the clip as H.264 mp4")
     result.meta.update(video=str(video_path), every_nth=every_nth)

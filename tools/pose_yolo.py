@@ -17,11 +17,13 @@ Mapping (COCO-17 has no heels, toes or hands):
                standing height) over forearm length (about 0.146 of standing
                height, Winter's anthropometric table), rounded.
 
-Several people: the athlete is the detection with the largest box area x
-confidence in the first frame where anyone is found; after that the detection
-whose box centre is nearest the previous athlete box, as long as it moved less
-than `max_jump_box_heights` box heights (else the largest again). Real
-tracking is a later issue; tools.quality reports identity jumps.
+Several people: `process` (used with select="off") keeps the naive choice:
+the detection with the largest box area x confidence in the first frame where
+anyone is found; after that the detection whose box centre is nearest the
+previous athlete box, as long as it moved less than `max_jump_box_heights`
+box heights (else the largest again). The default path (tools.track) calls
+`detect_people` instead: every person's box and keypoints on every frame,
+tracked and chosen by tools.track / tools.athlete.
 """
 from __future__ import annotations
 
@@ -201,6 +203,51 @@ class YoloPoseBackend:
         finally:
             torch.set_num_threads(threads_before)
         return PoseResult(uv=uv, conf=conf, world_xyz=None, image_size=image_size, fps=fps, meta=self.meta())
+
+    def detect_people(self, frames: Iterable[np.ndarray]) -> tuple[list[list], tuple[int, int]]:
+        """Every person on every frame (list per frame of tools.people.PersonDetection), and the image size."""
+        import torch
+
+        from tools.people import PersonDetection
+        per_frame: list[list] = []
+        image_size = (0, 0)
+        threads_before = torch.get_num_threads()
+        batch: list[np.ndarray] = []
+
+        def flush() -> None:
+            results = self._model.predict([f[..., ::-1] for f in batch], imgsz=self.imgsz, conf=self.min_conf,
+                                          device=self.device, verbose=False)
+            torch.set_num_threads(self.num_threads)
+            for res in results:
+                people = []
+                if res.keypoints is not None and len(res.boxes):
+                    boxes = res.boxes.xyxy.cpu().numpy()
+                    scores = res.boxes.conf.cpu().numpy()
+                    kps = res.keypoints.data.cpu().numpy()
+                    for box, score, kp in zip(boxes, scores, kps):
+                        uv, conf = coco17_to_canonical(kp)
+                        people.append(PersonDetection(box_xyxy=box, score=float(score), uv=uv, conf=conf))
+                per_frame.append(people)
+            batch.clear()
+
+        try:
+            torch.set_num_threads(self.num_threads)
+            for frame in frames:
+                frame = np.asarray(frame)
+                if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+                    raise InputError(f"pose frames must be uint8 RGB [H, W, 3], got {frame.dtype} {frame.shape}")
+                size = (frame.shape[1], frame.shape[0])
+                if image_size != (0, 0) and size != image_size:
+                    raise InputError(f"frame size changed mid-clip from {image_size} to {size}")
+                image_size = size
+                batch.append(frame)
+                if len(batch) >= self.batch_size:
+                    flush()
+            if batch:
+                flush()
+        finally:
+            torch.set_num_threads(threads_before)
+        return per_frame, image_size
 
     def _track(self, frames: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         """uv [T, 23, 2], conf [T, 23] of the selected athlete per frame, and the image size."""

@@ -21,6 +21,15 @@
                           (another person is elsewhere / at another depth there),
                           else in xyz.
   per_joint_visible_share share of frames each joint is visible
+  selection               the athlete-selection summary the pose step left in
+                          skel.meta["pose"]["selection"] (tools.track): how the
+                          athlete was chosen, candidates, identity switches
+                          detected / repaired, frames blanked, frames absent
+  selection_problems      plain sentences for selection trouble: the drawn box
+                          or clicked point holds nobody, two people could be the
+                          athlete, switches to another person not repaired, the
+                          athlete out of frame for more than 1 - min_athlete_share
+                          of the clip
 and `ok` / `problems`: plain sentences, one per failed threshold.
 """
 from __future__ import annotations
@@ -88,6 +97,8 @@ class QualityReport:
     problems: list[str]
     notes: list[str] = field(default_factory=list)
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    selection: dict | None = None
+    selection_problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (NaN -> None), units in the key names."""
@@ -145,17 +156,57 @@ def assess_quality(skel: Skeleton, required_joints: Sequence[str] | None = None,
         notes.append("2D pose backend: distances and angles are measured in the image plane")
     if skel.meta.get("pose", {}).get("hand_extrapolated"):
         notes.append("hand positions are extrapolated from the forearm, not seen")
+    selection = skel.meta.get("pose", {}).get("selection")
+    sel_problems, sel_notes = selection_problems(selection, th)
+    notes += sel_notes
     report = QualityReport(
         n_frames=n, fps=fps, duration_s=skel.duration_s, measurement_plane=plane,
         frames_with_athlete=n_present, athlete_share=share, dropped_frames=n - n_present,
         longest_dropout_frames=int(longest), longest_dropout_s=longest / fps,
         required_joints=required, required_joint_mean_conf=req_conf, required_joint_visible_share=req_vis,
         jitter_mm=jitter_mm, jitter_accel_m_s2=accel, identity_jumps=len(jumps), identity_jump_frames=jumps,
-        per_joint_visible_share=per_joint, ok=not problems, problems=problems, notes=notes, thresholds=th)
+        per_joint_visible_share=per_joint, ok=not problems and not sel_problems, problems=problems, notes=notes,
+        thresholds=th, selection=_selection_summary(selection), selection_problems=sel_problems)
     log.info("quality: athlete in %.0f%% of %d frames, required conf %s, jitter %s mm, %d identity jump(s), ok=%s",
              100 * share, n, "n/a" if req_conf is None else f"{req_conf:.2f}",
              "n/a" if jitter_mm is None else f"{jitter_mm:.1f}", len(jumps), report.ok)
     return report
+
+
+def selection_problems(selection: dict | None, th: QualityThresholds | None = None) -> tuple[list[str], list[str]]:
+    """(problems, notes) in plain words from the pose step's athlete-selection summary (tools.track)."""
+    th = th or QualityThresholds()
+    if not selection:
+        return [], []
+    problems = [str(p) for p in selection.get("problems", [])]
+    notes: list[str] = []
+    detected = int(selection.get("identity_switches_detected") or 0)
+    repaired = int(selection.get("identity_switches_repaired") or 0)
+    blanked = int(selection.get("frames_blanked") or 0)
+    if detected > repaired:
+        problems.append(f"the skeleton landed on another person {detected - repaired} time(s) and could not be "
+                        "brought back to the athlete; those frames are left out, so check who was scored")
+    if repaired:
+        notes.append(f"the skeleton strayed to another person {repaired} time(s); {blanked} frame(s) were left "
+                     "out and it was put back on the athlete")
+    absent = selection.get("athlete_absent_share")
+    if absent is not None and float(absent) > 1 - th.min_athlete_share:
+        problems.append(f"athlete out of frame for {100 * float(absent):.0f}% of the clip: "
+                        "keep the whole body in frame for the whole test")
+    if selection.get("method") not in (None, "off") and int(selection.get("people_found") or 0) > 1:
+        notes.append(f"{selection['people_found']} people in frame; the athlete was chosen by "
+                     f"{selection.get('method')} (track {selection.get('athlete_track_id')})")
+    return problems, notes
+
+
+def _selection_summary(selection: dict | None) -> dict | None:
+    """The selection figures worth keeping in the quality report (candidates without the bulky keys)."""
+    if not selection:
+        return None
+    keep = ("method", "mode", "athlete_track_id", "ambiguous", "people_found", "identity_switches_detected",
+            "identity_switches_repaired", "frames_blanked", "frames_athlete_absent", "athlete_absent_share",
+            "share_on_athlete", "athlete_box_xywh", "athlete_point_xy", "keyframe", "candidates")
+    return {k: selection[k] for k in keep if k in selection}
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -1,6 +1,7 @@
 """`formscout eval`: score physio-labelled clips and report agreement like a reliability study.
 
   formscout eval LABELS.csv --clips DIR [--scorer rules|stgcn|agent] [--cv athlete|clip] [--out DIR] [--json]
+  formscout eval LABELS.csv --clips DIR --scorer stgcn [--checkpoint BASE.pt] [--adapter ADAPTER_DIR]
   formscout eval --xing2022 PATH [--xing-view front|side] [--scorer ...]   (public Azure-Kinect FMS dataset)
 
 Per test and for the composite: Spearman rho, exact and within-1 agreement,
@@ -40,10 +41,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--skip-missing", action="store_true", help="evaluate the clips that exist if some are missing")
     p.add_argument("--criteria", help="rules: criteria YAML overriding knowledge/criteria.yaml")
     p.add_argument("--checkpoint", help="stgcn: checkpoint (default: the committed one)")
-    p.add_argument("--adapter", help="stgcn: LoRA adapter folder to apply")
+    p.add_argument("--adapter", help="stgcn: LoRA adapter folder to apply on top of --checkpoint "
+                                     "(made by `formscout train --finetune ... --lora`)")
+    p.add_argument("--allow-rejected-adapter", action="store_true",
+                   help="stgcn: apply --adapter even if its own validation rejected it")
     p.add_argument("--finetune-per-fold", action="store_true",
                    help="stgcn: LoRA-fine-tune on each training fold (slower; honest CV of fine-tuning)")
-    p.add_argument("--lora-epochs", type=int, help="stgcn --finetune-per-fold: epochs per fold (default 20)")
+    p.add_argument("--lora-epochs", type=int, help="stgcn --finetune-per-fold: at most this many epochs per fold "
+                                                   "(default 30, early-stopped)")
     p.add_argument("--review-threshold", type=float, default=0.6,
                    help="stgcn: flag for review when P(score) is below this (default 0.6)")
     p.add_argument("--brain", default="protocol", help="agent: which brain runs the screening (default protocol)")
@@ -110,7 +115,7 @@ def make_scorer(args: argparse.Namespace, out_dir: Path):
     if args.scorer == "stgcn":
         return STGCNEvalScorer(checkpoint=args.checkpoint, adapter=args.adapter,
                                finetune_per_fold=args.finetune_per_fold, review_threshold=args.review_threshold,
-                               lora_epochs=args.lora_epochs)
+                               lora_epochs=args.lora_epochs, allow_rejected_adapter=args.allow_rejected_adapter)
     return AgentScorer(out_dir / "agent_runs", brain=args.brain, criteria_file=args.criteria)
 
 

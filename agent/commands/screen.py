@@ -1,4 +1,5 @@
-"""`formscout screen CLIP_OR_NPZ --test TEST [--side L|R] [--pain] [--json] [--out DIR]`."""
+"""`formscout screen CLIP_OR_NPZ --test TEST [--side L|R] [--pain] [--athlete-box x,y,w,h]
+[--athlete-selector track|sam3 --sam3-checkpoint PATH] [--json] [--out DIR]`."""
 from __future__ import annotations
 
 import json
@@ -25,6 +26,18 @@ def add_parser(sub) -> None:
                    help="pain in this test's clearing test (shoulder / spinal extension / spinal flexion): 0")
     p.add_argument("--pose", default="mediapipe", choices=["mediapipe", "yolo"], help="pose backend")
     p.add_argument("--pose-weights", default="", help="weights file for --pose yolo")
+    p.add_argument("--athlete-box", default="", metavar="X,Y,W,H",
+                   help="several people in frame: the athlete's box on the first frame, in pixels "
+                        "(left, top, width, height); default: the person doing the test")
+    p.add_argument("--athlete-point", default="", metavar="X,Y",
+                   help="several people in frame: a point on the athlete's body on the first frame, in pixels")
+    p.add_argument("--athlete-frame", type=int, default=0, metavar="N",
+                   help="video frame the athlete box / point was drawn on (default 0, the first frame)")
+    p.add_argument("--athlete-selector", default="track", choices=["track", "sam3"],
+                   help="how the athlete is found on the keyframe: track (default; every person is detected "
+                        "and tracked) or sam3 (a SAM 3 mask from a local checkpoint, ~1 min per clip on CPU)")
+    p.add_argument("--sam3-checkpoint", default="", metavar="PATH",
+                   help="--athlete-selector sam3: local sam3.pt (never downloaded)")
     p.add_argument("--criteria", default="", help="team thresholds YAML merged over knowledge/criteria.yaml")
     p.add_argument("--athlete", default="", help="athlete id to file the run under")
     p.add_argument("--brain", default="protocol",
@@ -43,6 +56,12 @@ def run(args) -> int:
     from agent.screening import screen
     if args.athlete:
         _check_athlete_id(args.athlete)
+    box = parse_numbers(args.athlete_box, 4, "--athlete-box", "x,y,w,h")
+    point = parse_numbers(args.athlete_point, 2, "--athlete-point", "x,y")
+    if box is not None or point is not None:
+        check_athlete_hint(args.clip, box, point, args.athlete_frame)
+    selector = "" if args.athlete_selector == "track" else args.athlete_selector
+    check_selector(args.clip, selector, args.sam3_checkpoint)
     out = args.out or str(Path("formscout_runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_{args.test}")
     request = ScreenRequest(source=args.clip, test=args.test, run_dir=out,
                             side=args.side.upper() if args.side else None, pain=args.pain,
@@ -50,7 +69,9 @@ def run(args) -> int:
                             pose_weights=args.pose_weights, criteria_file=args.criteria,
                             max_duration_s=args.max_duration_s, max_size_mb=args.max_size_mb,
                             athlete_id=args.athlete, sex=(args.sex or "").upper(),
-                            hand_length_m=args.hand_length_m, clearing_pain=args.clearing_pain)
+                            hand_length_m=args.hand_length_m, clearing_pain=args.clearing_pain,
+                            athlete_box=box, athlete_point=point, athlete_keyframe=args.athlete_frame,
+                            athlete_selector=selector, sam3_checkpoint=args.sam3_checkpoint)
     verdict = screen(request, brain=args.brain, brain_options=brain_options(args))
     if args.athlete:
         from agent.screening import file_run
@@ -64,6 +85,67 @@ def run(args) -> int:
             print(f"  filed under athlete {args.athlete} in {filed['db']}" if filed["filed"]
                   else f"  not filed under athlete {args.athlete}: {filed['reason']}")
     return 0
+
+
+def parse_numbers(text: str, n: int, flag: str, form: str) -> list[float] | None:
+    """'x,y,w,h' -> [x, y, w, h] floats ('' -> None); anything else is an InputError that shows the form."""
+    from tools.errors import InputError
+    if not text:
+        return None
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != n or not all(v == v and abs(v) != float("inf") for v in values):
+        raise InputError(f"{flag} {text!r}: give {n} numbers in pixels as {form} (e.g. "
+                         f"{'100,50,300,600' if n == 4 else '250,400'}), no spaces")
+    return values
+
+
+def check_selector(clip: str, selector: str, checkpoint: str) -> None:
+    """SAM 3 needs a video, a local checkpoint and the sam3 package; say what to do before any work starts."""
+    from tools.errors import InputError
+    if not selector:
+        if checkpoint:
+            raise InputError("--sam3-checkpoint is only used with --athlete-selector sam3: add it, or drop the "
+                             "checkpoint")
+        return
+    if clip.lower().endswith(".npz"):
+        raise InputError("--athlete-selector sam3 finds the athlete in a video; a skeleton .npz already holds "
+                         "one person: drop it")
+    if not checkpoint:
+        raise InputError("--athlete-selector sam3 needs --sam3-checkpoint PATH: a local sam3.pt file "
+                         "(FormScout never downloads weights; see docs/BACKENDS.md)")
+    from tools.segment_sam3 import check_local_checkpoint, require_sam3
+    check_local_checkpoint(checkpoint)
+    require_sam3()
+
+
+def check_athlete_hint(clip: str, box: list[float] | None, point: list[float] | None, frame: int) -> None:
+    """The athlete box / point must fit the clip's frame: positive size, inside the picture."""
+    from tools.errors import InputError
+    if clip.lower().endswith(".npz"):
+        raise InputError("--athlete-box / --athlete-point choose a person in a video; a skeleton .npz "
+                         "already holds one person: drop them")
+    if box is not None and (box[2] <= 0 or box[3] <= 0):
+        raise InputError(f"--athlete-box {','.join(f'{v:g}' for v in box)}: width and height must be positive "
+                         "(x,y is the top-left corner, w,h the size in pixels)")
+    if frame < 0:
+        raise InputError(f"--athlete-frame must be 0 or more, got {frame}")
+    from tools.video import probe_video
+    info = probe_video(clip, min_duration_s=0.0, max_duration_s=float("inf"), max_size_mb=float("inf"))
+    w, h = info.width, info.height
+    if frame >= info.n_frames > 0:
+        raise InputError(f"--athlete-frame {frame}: the clip has {info.n_frames} frames (0-{info.n_frames - 1})")
+    if box is not None:
+        x, y, bw, bh = box
+        if x < 0 or y < 0 or x + bw > w or y + bh > h:
+            raise InputError(f"--athlete-box {','.join(f'{v:g}' for v in box)} does not fit inside the {w}x{h} px "
+                             "frame: give x,y,w,h in pixels of the upright first frame")
+    if point is not None and not (0 <= point[0] < w and 0 <= point[1] < h):
+        raise InputError(f"--athlete-point {point[0]:g},{point[1]:g} lies outside the {w}x{h} px frame: "
+                         "give x,y in pixels of the upright first frame")
 
 
 def _check_athlete_id(athlete_id: str) -> None:
@@ -110,6 +192,12 @@ def format_verdict(v: dict) -> str:
     if q:
         lines.append(f"  pose quality: athlete in {100 * q.get('athlete_share', 0):.0f}% of frames, "
                      f"jitter {_num(q.get('jitter_mm'))} mm, identity jumps {q.get('identity_jumps')}")
+        sel = q.get("selection") or {}
+        if sel.get("method") not in (None, "off") and (sel.get("people_found") or 0) > 1:
+            lines.append(f"  athlete: chosen by {sel['method']} among {sel['people_found']} people; "
+                         f"identity switches caught {sel.get('identity_switches_detected', 0)}, "
+                         f"repaired {sel.get('identity_switches_repaired', 0)}, "
+                         f"frames left out {sel.get('frames_blanked', 0)}")
     neighbours = (v.get("evidence") or {}).get("neighbours") or []
     if neighbours:
         lines.append("  most similar physio-scored clips:")

@@ -5,7 +5,11 @@
       (clips beside it, or --clips DIR). Splits are by athlete; a fifth of the
       athletes are held out to report metrics and fit the temperatures.
   formscout train --finetune LABELS.csv --clips DIR --lora [--base model.pt] [--out ADAPTER_DIR]
-      Adapts the base model with LoRA (peft) and saves only the adapter.
+      Adapts the base model with LoRA (peft) and saves only the adapter. LoRA goes on the last
+      ST-GCN block and the score head; about 30% of the athletes are held out (inner validation)
+      to pick the epoch and to check the adapter against the base model: if it is not better
+      there, it is marked rejected and you are told to keep the base model.
+      Use it with: formscout eval LABELS.csv --scorer stgcn --adapter ADAPTER_DIR
 
 Training uses the CPU (2 threads by default, --threads to change).
 """
@@ -32,7 +36,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--base", help="base checkpoint to fine-tune (default: the committed one)")
     p.add_argument("--out", help="output checkpoint (pretrain, default out/stgcn.pt) or adapter folder "
                                  "(fine-tune, default out/stgcn_lora)")
-    p.add_argument("--epochs", type=int, help="training epochs (default 30 pretrain, 20 fine-tune)")
+    p.add_argument("--epochs", type=int, help="training epochs (default 30 pretrain; fine-tune: at most 30, "
+                                             "early-stopped on the inner-validation athletes)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--val-fraction", type=float, default=0.2,
                    help="share of athletes held out for metrics and temperature scaling (pretrain, default 0.2)")
@@ -96,11 +101,13 @@ def run(args: argparse.Namespace) -> int:
         from tools.stgcn.infer import DEFAULT_CHECKPOINT
         rows = load_rows([Path(args.finetune)], args.clips, args.skip_missing)
         settings = LoraSettings(rank=args.rank, alpha=2 * args.rank,
-                                **({"epochs": args.epochs} if args.epochs else {}))
+                                **({"epochs": args.epochs, "unchecked_epochs": args.epochs} if args.epochs else {}))
         out = args.out or "out/stgcn_lora"
         _, result = finetune_lora(rows, args.base or DEFAULT_CHECKPOINT, out, settings,
                                   TrainConfig(seed=args.seed, threads=args.threads), command=command)
-        what = f"LoRA adapter (rank {args.rank}, {result.trainable_parameters} trainable parameters)"
+        verdict = {True: "adopted", False: "REJECTED (keep the base model)", None: "not checked"}[result.adopted]
+        what = (f"LoRA adapter (rank {args.rank}, {result.trainable_parameters} trainable parameters; "
+                f"{verdict})")
     else:
         csvs = find_label_files(args.data)
         rows = load_rows(csvs, args.clips, args.skip_missing)
@@ -117,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"saved {what} to {result.output} ({result.size_bytes / 1024:.0f} kB) in {result.seconds:.0f} s")
     print(f"trained on {result.n_train} clips ({len(result.train_athletes)} athletes); "
           f"held out {result.n_val} clips ({len(result.val_athletes)} athletes)")
-    if m:
+    if m and "score_exact" in m:
         print(f"held-out: test recognition {m['test_accuracy']:.3f}, side {m['side_accuracy']:.3f}, "
               f"score exact {m['score_exact']}, quadratic kappa {m['score_kappa_quadratic']}")
     for note in result.notes:

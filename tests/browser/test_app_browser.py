@@ -261,3 +261,39 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     assert not any(d.exists() for d in demo_runs)
     page.screenshot(path=str(DOCS / "app_library_search_erase.png"), full_page=True)
     _no_stack_trace(page)
+
+
+# ----- several people in frame: the physio clicks on the athlete ------------------------------------------------
+def test_a_click_on_the_first_frame_chooses_between_two_athletes(page, app_server, tmp_path):
+    """Two people squat side by side: FormScout alone cannot tell who is screened; a click settles it."""
+    from tools.synth.crowd import make_crowd_clip
+
+    url, home = app_server
+    out = make_crowd_clip(tmp_path / "two", "two_athletes", size=(480, 360))
+    import numpy as np
+    with np.load(out["files"]["truth"]) as t:
+        x0, y0, x1, y1 = (float(v) for v in t["others_box_xyxy"][0, 0])    # pick the *second* person
+    page.locator("#clip_upload input[type=file]").set_input_files(str(out["files"]["video"]))
+    page.get_by_text("Other people in the frame? Click on the athlete").click()
+    img = page.locator("#pick_frame img")
+    img.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("() => { const i = document.querySelector('#pick_frame img'); "
+                           "return i && i.complete && i.naturalWidth > 0; }")
+    shown = img.bounding_box()
+    natural_w = page.evaluate("() => document.querySelector('#pick_frame img').naturalWidth")
+    scale = shown["width"] / natural_w
+    img.click(position={"x": (x0 + x1) / 2 * scale, "y": (y0 + y1) / 2 * scale})
+    page.wait_for_function("() => document.querySelector('#pick_note').innerText.includes('Athlete picked')")
+    note = page.inner_text("#pick_note")
+    px, py = (float(v) for v in re.search(r"x=(\d+), y=(\d+)", note).groups())
+    assert abs(px - (x0 + x1) / 2) <= 3 and abs(py - (y0 + y1) / 2) <= 3
+    page.screenshot(path=str(DOCS / "app_pick_athlete.png"), full_page=True)
+
+    text = _screen(page)
+    _no_stack_trace(page)
+    assert "two people could be the athlete" not in text
+    trace = json.loads(sorted((home / "app" / "runs").glob("*/trace.json"))[-1].read_text())
+    pose = next(s for s in trace["steps"] if s["tool"] == "estimate_pose" and s["error"] is None)
+    assert pose["arguments"]["athlete_point"] == [px, py]
+    selection = pose["result"]["selection"]
+    assert selection["method"] == "point" and not selection["ambiguous"]

@@ -161,6 +161,9 @@ def cross_validate(rows: list[LabelRow], scorer: Scorer, cv: str = "athlete") ->
             for i, out in zip(test, scorer.predict([rows[i] for i in test])):
                 preds[i] = _prediction(rows[i], out, k)
         scorer.reset()
+        summary = getattr(scorer, "fit_summary", None)
+        if callable(summary):
+            notes.extend(summary())
     else:
         notes.append(f"{scorer.name}: nothing is fitted on these labels, so every {cv} fold gives the "
                      "same predictions; each clip was scored once (fold ids kept for the record)")

@@ -8,11 +8,17 @@ otherwise the clip is looked up as `<clips_dir>/**/<clip_id>.npz`.
 
 Every problem is collected and reported at once, naming the row, so a physio
 can fix the sheet in one pass (tools.errors.InputError).
+
+The field parsers (parse_bool, normalise_test, normalise_side, parse_score)
+are the one definition of a valid test name, side, score and yes/no in a
+labels CSV: index/labels.py (the catalog's stricter, consent-first reader)
+uses the same functions, so both readers accept the same values.
 """
 from __future__ import annotations
 
 import csv
 import logging
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,14 +58,59 @@ class LabelRow:
         return asdict(self)
 
 
-def _bool(value: str | None, where: str, problems: list[str]) -> bool | None:
-    v = (value or "").strip().lower()
+def parse_bool(value: str) -> bool:
+    """true/false, yes/no, y/n, t/f, 1/0 (any case) -> bool; anything else is a ValueError."""
+    v = str(value).strip().lower()
     if v in _TRUE:
         return True
-    if v in _FALSE:
-        return False if v else None
-    problems.append(f"{where}: expected true/false, got {value!r}")
-    return None
+    if v in _FALSE - {""}:
+        return False
+    raise ValueError(f"{value!r} is not true/false (use true, false, yes, no, 1 or 0)")
+
+
+def normalise_test(value: str) -> str:
+    """'Deep Squat', 'deep-squat', 'deep_squat' -> 'deep_squat'; an unknown test is a ValueError."""
+    v = re.sub(r"[\s-]+", "_", str(value).strip().lower())
+    if v not in TESTS:
+        raise ValueError(f"unknown test {value!r} (use one of {', '.join(TESTS)})")
+    return v
+
+
+def normalise_side(test: str, value: str) -> str:
+    """L/R/NA (also left, right, n/a, none, empty = NA), checked against the test: bilateral tests
+    need L or R, the others NA."""
+    v = str(value).strip().upper()
+    v = {"LEFT": "L", "RIGHT": "R", "N/A": "NA", "": "NA", "NONE": "NA"}.get(v, v)
+    if v not in ("L", "R", "NA"):
+        raise ValueError(f"side {value!r} must be L, R or NA")
+    if test in BILATERAL and v == "NA":
+        raise ValueError(f"{test} needs side L or R, got NA (it is scored per side)")
+    if test not in BILATERAL and v != "NA":
+        raise ValueError(f"{test} needs side NA, got {v} (it is scored once)")
+    return v
+
+
+def parse_score(value: str) -> int:
+    """A whole FMS score 0-3 ('2', '2.0'); anything else is a ValueError."""
+    v = str(value).strip()
+    try:
+        f = float(v)
+    except ValueError:
+        raise ValueError(f"score {value!r} is not a whole number 0-3") from None
+    if f != int(f) or not 0 <= f <= 3:
+        raise ValueError(f"score {value!r} is not a whole number 0-3")
+    return int(f)
+
+
+def _bool(value: str | None, where: str, problems: list[str]) -> bool | None:
+    """Optional yes/no column: empty -> None, else parse_bool (a bad value is collected)."""
+    if not (value or "").strip():
+        return None
+    try:
+        return parse_bool(value)
+    except ValueError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
 
 
 def _summarise(problems: list[str]) -> str:
@@ -101,21 +152,16 @@ def read_labels(csv_path: str | Path) -> list[LabelRow]:
         seen.add(clip_id)
         if not r["athlete_id"]:
             problems.append(f"{where}: empty athlete_id")
-        test = r["test_name"].lower()
-        if test not in TESTS:
-            problems.append(f"{where}: unknown test {r['test_name']!r} (use one of {', '.join(TESTS)})")
-        side = {"LEFT": "L", "RIGHT": "R", "": "NA", "N/A": "NA"}.get(r["side"].upper(), r["side"].upper())
-        if side not in ("L", "R", "NA"):
-            problems.append(f"{where}: side {r['side']!r} must be L, R or NA")
-        elif test in TESTS and (test in BILATERAL) != (side in ("L", "R")):
-            want = "L or R" if test in BILATERAL else "NA"
-            problems.append(f"{where}: {test} needs side {want}, got {side}")
+        test = side = ""
         try:
-            score = int(float(r["score"]))
-            if float(r["score"]) != score or not 0 <= score <= 3:
-                raise ValueError
-        except ValueError:
-            problems.append(f"{where}: score {r['score']!r} is not a whole number 0-3")
+            test = normalise_test(r["test_name"])
+            side = normalise_side(test, r["side"])
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+        try:
+            score = parse_score(r["score"])
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
             score = -1
         pain = _bool(r.get("pain"), f"{where} pain", problems) or False
         consent = _bool(r.get("consent_on_file"), f"{where} consent_on_file", problems)

@@ -72,7 +72,7 @@ class STGCNEvalScorer:
 
     def __init__(self, checkpoint: str | None = None, adapter: str | None = None,
                  finetune_per_fold: bool = False, review_threshold: float = 0.6,
-                 lora_epochs: int | None = None, seed: int = 0):
+                 lora_epochs: int | None = None, seed: int = 0, allow_rejected_adapter: bool = False):
         from tools.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer
         self.checkpoint = str(checkpoint or DEFAULT_CHECKPOINT)
         self.adapter = adapter
@@ -82,35 +82,58 @@ class STGCNEvalScorer:
         self.seed = seed
         if finetune_per_fold and adapter:
             raise InputError("--finetune-per-fold starts from the base checkpoint: leave out --adapter")
-        self._base = STGCNScorer.from_checkpoint(checkpoint, adapter)
+        self._base = STGCNScorer.from_checkpoint(checkpoint, adapter, allow_rejected_adapter)
         self._current = self._base
+        self.fold_verdicts: list[bool | None] = []   # per fold: did the LoRA guard adopt the adapter?
 
     def describe(self) -> str:
         what = (f"ST-GCN {self._base.version}, LoRA-fine-tuned on each training fold (the held-out "
-                "athlete/clip never seen)" if self.fits_labels else
+                "athlete/clip never seen; the adapter is used only where its guard, on inner-validation "
+                "athletes of that fold, adopts it)" if self.fits_labels else
                 f"ST-GCN {self._base.version}, frozen: no weights are fitted on the evaluated labels")
         return (f"{what}; score = most probable level of the labelled test's head; physio review when "
                 f"P(score) < {self.review_threshold:.2f} or the clip looks like another test")
 
     def notes(self, rows: list[LabelRow]) -> list[str]:
         seen = set(self._base.meta.get("train_athletes", [])) | set(self._base.meta.get("val_athletes", []))
+        ad = self._base.meta.get("adapter_meta") or {}
+        seen |= set(ad.get("train_athletes", [])) | set(ad.get("val_athletes", []))
         overlap = sorted({r.athlete_id for r in rows} & seen)
+        notes = []
+        if ad.get("adopted") is False:
+            notes.append(f"the adapter {self._base.meta.get('adapter')} was REJECTED by its own validation and is "
+                         "evaluated anyway (--allow-rejected-adapter)")
         if not overlap:
-            return ["none of the evaluated athletes is in the checkpoint's training or calibration data"]
-        return [f"{len(overlap)} evaluated athlete(s) were in the checkpoint's training/calibration data "
-                f"({', '.join(overlap[:5])}{' ...' if len(overlap) > 5 else ''}): their figures are optimistic"]
+            return notes + ["none of the evaluated athletes is in the checkpoint's (or adapter's) training or "
+                            "calibration data"]
+        return notes + [f"{len(overlap)} evaluated athlete(s) were in the checkpoint's (or adapter's) "
+                        f"training/calibration data ({', '.join(overlap[:5])}{' ...' if len(overlap) > 5 else ''}): "
+                        "their figures are optimistic"]
 
     def fit(self, rows: list[LabelRow]) -> None:
         from tools.stgcn.infer import STGCNScorer
         from tools.stgcn.train import LoraSettings, TrainConfig, finetune_lora
         settings = LoraSettings() if self.lora_epochs is None else LoraSettings(epochs=self.lora_epochs)
         model, result = finetune_lora(rows, self.checkpoint, None, settings, TrainConfig(seed=self.seed))
+        self.fold_verdicts.append(result.adopted)
+        if result.adopted is False:     # the guard kept the base model for this fold
+            self._current = self._base
+            return
         self._current = STGCNScorer(model=model, norm_cfg=self._base.norm_cfg,
                                     temperatures=result.temperatures,
                                     meta=dict(self._base.meta, adapter="per-fold-lora"))
 
     def reset(self) -> None:
         self._current = self._base
+
+    def fit_summary(self) -> list[str]:
+        """After per-fold fitting: in how many folds the LoRA guard adopted the adapter."""
+        v = self.fold_verdicts
+        if not v:
+            return []
+        return [f"LoRA per fold: adapter adopted in {sum(x is True for x in v)} of {len(v)} folds, base model kept "
+                f"in {sum(x is False for x in v)} (guard on inner-validation athletes), unchecked in "
+                f"{sum(x is None for x in v)} (too few athletes to validate)"]
 
     def predict(self, rows: list[LabelRow]) -> list[ToolOutput]:
         out: list[ToolOutput | None] = [None] * len(rows)

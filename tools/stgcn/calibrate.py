@@ -36,16 +36,22 @@ def fit_softmax_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def fit_ordinal_temperature(cum_logits: np.ndarray, targets: np.ndarray) -> float:
     """T for the cumulative-link head: cum_logits [N, 2] of each clip's own test, targets [N] in 0-2."""
+    if (np.asarray(targets) >= 0).sum() == 0:
+        return 1.0
+    return _fit(lambda t: ordinal_nll(cum_logits, targets, t))
+
+
+def ordinal_nll(cum_logits: np.ndarray, targets: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood of the true level under the cumulative-link head.
+    cum_logits [N, 2], targets [N] in 0-2 (-1 = pain, left out); NaN when no clip is scored."""
+    targets = np.asarray(targets)
     keep = targets >= 0
     if keep.sum() == 0:
-        return 1.0
-    cl = torch.as_tensor(cum_logits[keep], dtype=torch.float64)
+        return float("nan")
+    cl = torch.as_tensor(np.asarray(cum_logits)[keep], dtype=torch.float64)
     y = torch.as_tensor(targets[keep], dtype=torch.long)
-
-    def nll(t: float) -> float:
-        p = cumulative_to_probs(cl, t).clamp_min(1e-12)
-        return float(-torch.log(p[torch.arange(len(y)), y]).mean())
-    return _fit(nll)
+    p = cumulative_to_probs(cl, temperature).clamp_min(1e-12)
+    return float(-torch.log(p[torch.arange(len(y)), y]).mean())
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> float:

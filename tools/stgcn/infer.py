@@ -52,15 +52,17 @@ class STGCNScorer:
     meta: dict
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | Path | None = None,
-                        adapter: str | Path | None = None) -> "STGCNScorer":
+    def from_checkpoint(cls, checkpoint: str | Path | None = None, adapter: str | Path | None = None,
+                        allow_rejected_adapter: bool = False) -> "STGCNScorer":
+        """Load the base checkpoint (default: the committed one), with a LoRA adapter merged in when
+        given; an adapter its own validation rejected raises InputError unless allowed."""
         from tools.stgcn.train import load_adapter, load_checkpoint
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         if checkpoint is None and not path.is_file():
             raise BackendUnavailable(f"the bundled ST-GCN checkpoint is missing ({path}); "
                                      "train one with `formscout train --data DIR` and pass --checkpoint")
         if adapter:
-            model, norm, temps, meta = load_adapter(path, adapter)
+            model, norm, temps, meta = load_adapter(path, adapter, allow_rejected=allow_rejected_adapter)
         else:
             model, norm, temps, meta = load_checkpoint(path)
         log.info("ST-GCN %s loaded on cpu (sha256 %s%s)", path.name, meta["sha256"][:12],

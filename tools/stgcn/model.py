@@ -170,7 +170,12 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def lora_target_modules(model: STGCN) -> list[str]:
-    """Names of every conv and linear layer of the backbone and heads (what LoRA adapts)."""
+def lora_target_modules(model: STGCN, last_blocks: int | None = None,
+                        heads: tuple[str, ...] = ("score_latent",)) -> list[str]:
+    """Names of the conv and linear layers LoRA adapts: those of the last `last_blocks` ST-GCN
+    blocks (every block when None) plus the named heads (e.g. "score_latent", "test_head")."""
+    n_blocks = len(model.blocks)
+    first = 0 if last_blocks is None else max(0, n_blocks - int(last_blocks))
+    keep_blocks = tuple(f"blocks.{i}." for i in range(first, n_blocks))
     return [name for name, m in model.named_modules()
-            if isinstance(m, (nn.Conv2d, nn.Linear))]
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and (name.startswith(keep_blocks) or name in heads)]

@@ -25,6 +25,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ from tools.errors import InputError
 from tools.evaluate.labels import LabelRow
 from tools.evaluate.stats import agreement
 from tools.rubric import TESTS
-from tools.stgcn.calibrate import fit_ordinal_temperature, fit_softmax_temperature
+from tools.stgcn.calibrate import fit_ordinal_temperature, fit_softmax_temperature, ordinal_nll
 from tools.stgcn.data import AugmentConfig, ClipDataset, NormalisationConfig, load_clips, score_target, to_tensor
 from tools.stgcn.model import (SCORE_LEVELS, SIDES, STGCN, STGCNConfig, count_parameters,
                                cumulative_to_probs, lora_target_modules)
@@ -66,15 +67,39 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class LoraSettings:
-    """LoRA fine-tuning settings (peft)."""
+    """LoRA fine-tuning settings (peft), for a team's small labelled set (tens of clips).
+
+    Only the last `last_blocks` ST-GCN blocks and the `heads` get LoRA adapters
+    (plus the per-test score cut-points, trained in full); everything else stays
+    frozen, BatchNorm statistics included. Up to `epochs` epochs at a constant
+    `lr` with AdamW weight decay; after every epoch the score head is checked on
+    inner-validation athletes (a share of the fine-tune set's athletes, never
+    trained on) and the epoch with the lowest score NLL is kept (stop after
+    `patience` epochs without improvement). The guard then compares that epoch
+    with the base model on the same athletes: the adapter is adopted only if its
+    score NLL is lower by more than `guard_margin` and test recognition does not
+    drop, and the improvement holds in `guard_confidence` of bootstrap
+    resamples of the inner-validation athletes (20 clips give a handful of
+    validation athletes: a small mean improvement is noise); otherwise the base
+    model is kept and the result says so.
+    """
 
     rank: int = 4
     alpha: int = 8
-    epochs: int = 20
-    lr: float = 2e-3
+    last_blocks: int = 1
+    heads: tuple[str, ...] = ("score_latent",)
+    epochs: int = 30                   # at most (early stopping picks the epoch)
+    patience: int = 8
+    lr: float = 3e-3
+    weight_decay: float = 0.05
     batch_size: int = 16
-    calibration_fraction: float = 0.25   # athletes held out to refit temperatures ...
-    min_clips_to_recalibrate: int = 40   # ... only with this many clips (and >= 4 athletes)
+    inner_val_fraction: float = 0.3    # share of the fine-tune set's athletes held out for the guard
+    min_val_athletes: int = 2          # fewer athletes than this + 2: no guard possible (said so)
+    unchecked_epochs: int = 8          # epochs when there is no inner validation
+    guard_margin: float = 0.0          # the adapter's mean score NLL must be lower than the base's by more
+    guard_confidence: float = 0.9      # ... and lower in this share of athlete-bootstrap resamples
+    guard_resamples: int = 2000
+    min_clips_to_recalibrate: int = 40  # refit the score temperature on the inner validation clips only then
 
 
 @dataclass
@@ -94,6 +119,8 @@ class TrainResult:
     temperatures: dict
     cpu_seconds: float | None = None      # process CPU time, summed over threads
     notes: list[str] = field(default_factory=list)
+    adopted: bool | None = None           # LoRA: guard verdict (None = not checked: too few athletes)
+    guard: dict = field(default_factory=dict)   # LoRA: inner-validation figures, base vs adapted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -205,14 +232,19 @@ def _collate(items: list[dict]) -> dict:
 
 
 def _train_loop(model: torch.nn.Module, dataset: ClipDataset, weights: torch.Tensor, cfg: TrainConfig,
-                epochs: int, lr: float, batch_size: int, freeze_bn: bool = False) -> list[float]:
+                epochs: int, lr: float, batch_size: int, freeze_bn: bool = False,
+                weight_decay: float | None = None, one_cycle: bool = True,
+                on_epoch: Callable[[int], bool] | None = None) -> list[float]:
+    """Train in place; returns the mean loss per epoch. `on_epoch(epoch)` (1-based) runs after each
+    epoch and stops training when it returns True (early stopping)."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay if weight_decay is None else weight_decay)
     g = torch.Generator().manual_seed(cfg.seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=_collate,
                         generator=g, drop_last=len(dataset) > batch_size)
     steps = max(1, epochs * len(loader))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2) if one_cycle
+             else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0))
     losses = []
     t_start, c_start = time.perf_counter(), time.process_time()
     for epoch in range(epochs):
@@ -233,6 +265,8 @@ def _train_loop(model: torch.nn.Module, dataset: ClipDataset, weights: torch.Ten
         losses.append(total / max(n, 1))
         log.info("epoch %d/%d loss %.4f (%.0f s wall, %.0f s cpu so far)", epoch + 1, epochs, losses[-1],
                  time.perf_counter() - t_start, time.process_time() - c_start)
+        if on_epoch is not None and on_epoch(epoch + 1):
+            break
     return losses
 
 
@@ -326,45 +360,158 @@ def load_checkpoint(path: str | Path) -> tuple[STGCN, NormalisationConfig, dict,
 # ----- LoRA -------------------------------------------------------------------
 def _lora_model(model: STGCN, settings: LoraSettings):
     from peft import LoraConfig, get_peft_model
+    targets = lora_target_modules(model, settings.last_blocks, settings.heads)
     config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=0.0,
-                        target_modules=lora_target_modules(model), modules_to_save=["score_cuts"])
+                        target_modules=targets, modules_to_save=["score_cuts"])
     return get_peft_model(model, config)
+
+
+def score_check(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperatures: dict) -> dict:
+    """Score-head figures on labelled clips: NLL of the physio's level (at the score temperature),
+    exact, quadratic kappa, test-recognition accuracy, and how many clips were scored."""
+    test_true = np.array([TESTS.index(r.test_name) for r in rows])
+    targets = np.array([score_target(r.score) for r in rows])
+    own = outputs["score_cum_logits"][np.arange(len(rows)), test_true]
+    t = float(temperatures.get("score", 1.0))
+    keep = targets >= 0
+    out = {"n": int(keep.sum()), "score_nll": round(ordinal_nll(own, targets, t), 4),
+           "test_accuracy": round(float(np.mean(outputs["test_logits"].argmax(1) == test_true)), 4)}
+    if keep.any():
+        probs = cumulative_to_probs(torch.from_numpy(own[keep]), t).numpy()
+        a = agreement([r.score for r, k in zip(rows, keep) if k], np.asarray(SCORE_LEVELS)[probs.argmax(1)])
+        out.update(exact=a["exact"], kappa_quadratic=a["kappa_quadratic"])
+    return out
+
+
+def per_clip_score_nll(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperature: float) -> np.ndarray:
+    """NLL of each scored clip's physio level [n_scored] (pain clips left out)."""
+    test_true = np.array([TESTS.index(r.test_name) for r in rows])
+    targets = np.array([score_target(r.score) for r in rows])
+    own = outputs["score_cum_logits"][np.arange(len(rows)), test_true]
+    return np.array([ordinal_nll(own[i:i + 1], targets[i:i + 1], temperature)
+                     for i in np.flatnonzero(targets >= 0)])
+
+
+def bootstrap_improvement(base_nll: np.ndarray, adapted_nll: np.ndarray, athletes: list[str],
+                          resamples: int, seed: int) -> float:
+    """Share of athlete-level bootstrap resamples in which the adapted mean NLL is below the base's."""
+    names = sorted(set(athletes))
+    diff = base_nll - adapted_nll
+    by = [diff[[a == n for a in athletes]] for n in names]
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for _ in range(resamples):
+        pick = rng.integers(len(names), size=len(names))
+        wins += float(np.concatenate([by[i] for i in pick]).mean()) > 0
+    return wins / max(resamples, 1)
+
+
+def inner_split(rows: list[LabelRow], settings: LoraSettings, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, inner-validation) indices, split by athlete; empty validation when the fine-tune set
+    has fewer than min_val_athletes + 2 athletes or no scored clip would be validated."""
+    athletes = np.asarray([r.athlete_id for r in rows])
+    names = sorted(set(athletes))
+    if len(names) < settings.min_val_athletes + 2 or settings.inner_val_fraction <= 0:
+        return np.arange(len(rows)), np.array([], dtype=int)
+    n_val = min(len(names) - 2, max(settings.min_val_athletes, int(round(settings.inner_val_fraction * len(names)))))
+    val_names = set(np.random.default_rng(seed).permutation(names)[:n_val])
+    va = np.array([i for i, a in enumerate(athletes) if a in val_names], dtype=int)
+    if not any(rows[i].score > 0 for i in va):
+        return np.arange(len(rows)), np.array([], dtype=int)
+    return np.array([i for i, a in enumerate(athletes) if a not in val_names], dtype=int), va
 
 
 def finetune_lora(rows: list[LabelRow], base_checkpoint: str | Path, out_dir: str | Path | None,
                   settings: LoraSettings = LoraSettings(), cfg: TrainConfig = TrainConfig(),
-                  command: str = "") -> tuple[torch.nn.Module, TrainResult]:
-    """LoRA-adapt the base model to a team's labelled clips. Saves only the adapter (when out_dir
-    is given) and returns (merged model ready for inference, result)."""
+                  command: str = "", use_rejected: bool = False) -> tuple[torch.nn.Module, TrainResult]:
+    """LoRA-adapt the base model to a team's labelled clips (see LoraSettings for the recipe).
+
+    Saves only the adapter (when out_dir is given), with the guard's verdict in
+    formscout_adapter.json. Returns (model for inference, result): the merged
+    adapted model when the guard adopts it (or could not check it), otherwise
+    the unchanged base model (`use_rejected=True` returns the adapted one
+    anyway, for experiments). result.adopted / result.guard / result.notes say
+    what happened in words and figures.
+    """
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     t0, c0 = time.perf_counter(), time.process_time()
     base, norm_cfg, base_temps, base_meta = load_checkpoint(base_checkpoint)
     rows, clips, problems = _prepare(rows, norm_cfg)
     notes = list(problems)
-    n_ath = len({r.athlete_id for r in rows})
-    if n_ath >= 4 and len(rows) >= settings.min_clips_to_recalibrate and settings.calibration_fraction > 0:
-        tr, va = split_by_athlete(rows, settings.calibration_fraction, cfg.seed)
-    else:
-        tr, va = np.arange(len(rows)), np.array([], dtype=int)
-        notes.append(f"{len(rows)} clips from {n_ath} athlete(s): too few to hold some out for calibration "
-                     f"(needs {settings.min_clips_to_recalibrate} clips, 4 athletes), so every clip trains "
-                     "the adapter and the base model's temperatures are kept")
+    n_frames = base.config.n_frames
+    tr, va = inner_split(rows, settings, cfg.seed)
     tr_rows, va_rows = [rows[i] for i in tr], [rows[i] for i in va]
+    va_clips = [clips[i] for i in va]
+    guard: dict = {}
+    if va_rows:
+        base_val_out = collect_outputs(base, va_clips, n_frames)
+        guard["base"] = score_check(va_rows, base_val_out, base_temps)
+        guard["val_athletes"] = sorted({r.athlete_id for r in va_rows})
     model = _lora_model(base, settings)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info("LoRA fine-tune: rank %d, %d trainable parameters, %d clips (%d athletes), %d epochs",
-             settings.rank, n_trainable, len(tr_rows), len({r.athlete_id for r in tr_rows}), settings.epochs)
+    log.info("LoRA fine-tune: rank %d on %s, %d trainable parameters, %d train clips (%d athletes), "
+             "%d inner-validation clips (%d athletes), up to %d epochs, lr %g",
+             settings.rank, lora_target_modules(base, settings.last_blocks, settings.heads), n_trainable,
+             len(tr_rows), len({r.athlete_id for r in tr_rows}), len(va_rows), len({r.athlete_id for r in va_rows}),
+             settings.epochs if va_rows else settings.unchecked_epochs, settings.lr)
     weights = score_class_weights(tr_rows, cfg.max_class_weight)
-    ds = ClipDataset(tr_rows, [clips[i] for i in tr], base.config.n_frames,
-                     AugmentConfig() if cfg.augment else None, seed=cfg.seed)
-    _train_loop(model, ds, weights, cfg, settings.epochs, settings.lr, settings.batch_size, freeze_bn=True)
+    ds = ClipDataset(tr_rows, [clips[i] for i in tr], n_frames, AugmentConfig() if cfg.augment else None,
+                     seed=cfg.seed)
+    history: list[dict] = []
+    best: dict = {"epoch": 0, "nll": float("inf"), "state": None}   # the best epoch >= 1 on inner validation
+
+    def check(epoch: int) -> bool:
+        res = score_check(va_rows, collect_outputs(model, va_clips, n_frames), base_temps)
+        history.append({"epoch": epoch, **res})
+        if not res["score_nll"] >= best["nll"]:     # also takes the first epoch when its NLL is NaN
+            best.update(epoch=epoch, nll=res["score_nll"],
+                        state={k: v.detach().clone() for k, v in model.state_dict().items()})
+        return epoch - best["epoch"] >= settings.patience
+
+    epochs = settings.epochs if va_rows else settings.unchecked_epochs
+    losses = _train_loop(model, ds, weights, cfg, epochs, settings.lr, settings.batch_size, freeze_bn=True,
+                         weight_decay=settings.weight_decay, one_cycle=False,
+                         on_epoch=check if va_rows else None)
     temps = dict(base_temps)
-    metrics: dict = {}
+    adopted: bool | None
     if va_rows:
-        outputs = collect_outputs(model, [clips[i] for i in va], base.config.n_frames)
-        temps = fit_temperatures(va_rows, outputs)
-        metrics = held_out_metrics(va_rows, outputs, temps)
+        if best["state"] is not None:
+            model.load_state_dict(best["state"])
+        adapted_out = collect_outputs(model, va_clips, n_frames)
+        adapted = score_check(va_rows, adapted_out, base_temps)
+        t_score = float(base_temps.get("score", 1.0))
+        scored = [r.athlete_id for r in va_rows if r.score > 0]
+        p_better = bootstrap_improvement(per_clip_score_nll(va_rows, base_val_out, t_score),
+                                         per_clip_score_nll(va_rows, adapted_out, t_score), scored,
+                                         settings.guard_resamples, cfg.seed)
+        guard.update(adapted=adapted, best_epoch=best["epoch"], epochs_run=len(losses), history=history,
+                     margin=settings.guard_margin, p_better_bootstrap=round(p_better, 4),
+                     confidence_required=settings.guard_confidence)
+        adopted = bool(adapted["score_nll"] < guard["base"]["score_nll"] - settings.guard_margin
+                       and p_better >= settings.guard_confidence
+                       and adapted["test_accuracy"] >= guard["base"]["test_accuracy"])
+        b, a = guard["base"], adapted
+        verdict = (f"on {len(guard['val_athletes'])} inner-validation athletes ({b['n']} scored clips, never "
+                   f"trained on) the adapter's score NLL is {a['score_nll']:.3f} vs the base model's "
+                   f"{b['score_nll']:.3f} (exact {a.get('exact')} vs {b.get('exact')}, quadratic kappa "
+                   f"{a.get('kappa_quadratic')} vs {b.get('kappa_quadratic')}; better in {p_better:.0%} of "
+                   f"athlete-bootstrap resamples, {settings.guard_confidence:.0%} required; best epoch {best['epoch']})")
+        if adopted:
+            notes.append(f"adapter ADOPTED: {verdict}")
+            if len(va_rows) >= settings.min_clips_to_recalibrate and len(guard["val_athletes"]) >= 4:
+                own = collect_outputs(model, va_clips, n_frames)
+                temps["score"] = fit_temperatures(va_rows, own)["score"]
+                notes.append(f"score temperature refitted on the inner-validation clips: {temps['score']}")
+        else:
+            notes.append(f"adapter NOT adopted, the base model is kept: {verdict}. The adapter is saved for "
+                         "inspection only (marked rejected); more labelled athletes may help")
+    else:
+        adopted = None
+        notes.append(f"{len(rows)} clips from {len({r.athlete_id for r in rows})} athlete(s): too few athletes "
+                     f"to hold {settings.min_val_athletes} out for validation, so the adapter trained on every "
+                     f"clip for {settings.unchecked_epochs} epochs and is NOT checked: evaluate it on other "
+                     "athletes before relying on it (formscout eval ... --scorer stgcn --adapter DIR)")
     size = 0
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -372,22 +519,30 @@ def finetune_lora(rows: list[LabelRow], base_checkpoint: str | Path, out_dir: st
         meta = {"format": CHECKPOINT_FORMAT + "-lora", "base_sha256": base_meta["sha256"],
                 "base_path": base_meta["path"], "temperatures": temps, "settings": asdict(settings),
                 "seed": cfg.seed, "command": command, "n_train": len(tr_rows), "n_val": len(va_rows),
-                "train_athletes": sorted({r.athlete_id for r in tr_rows}), "metrics": metrics, "notes": notes}
+                "train_athletes": sorted({r.athlete_id for r in tr_rows}),
+                "val_athletes": sorted({r.athlete_id for r in va_rows}),
+                "adopted": adopted, "guard": guard, "notes": notes}
         (out_dir / ADAPTER_META).write_text(json.dumps(meta, indent=2))
         size = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
-    merged = model.merge_and_unload()
-    merged.eval()
+    if adopted is False and not use_rejected:
+        result_model, temps_out = load_checkpoint(base_checkpoint)[0], dict(base_temps)
+    else:
+        result_model, temps_out = model.merge_and_unload(), temps
+    result_model.eval()
     seconds = time.perf_counter() - t0
-    return merged, TrainResult(
-        output=str(out_dir) if out_dir is not None else "", metrics=metrics, n_train=len(tr_rows),
-        n_val=len(va_rows), train_athletes=sorted({r.athlete_id for r in tr_rows}),
+    return result_model, TrainResult(
+        output=str(out_dir) if out_dir is not None else "", metrics=guard.get("adapted", {}),
+        n_train=len(tr_rows), n_val=len(va_rows), train_athletes=sorted({r.athlete_id for r in tr_rows}),
         val_athletes=sorted({r.athlete_id for r in va_rows}), seconds=round(seconds, 1),
-        n_parameters=count_parameters(merged), trainable_parameters=n_trainable, size_bytes=size,
-        temperatures=temps, cpu_seconds=round(time.process_time() - c0, 1), notes=notes)
+        n_parameters=count_parameters(result_model), trainable_parameters=n_trainable, size_bytes=size,
+        temperatures=temps_out, cpu_seconds=round(time.process_time() - c0, 1), notes=notes,
+        adopted=adopted, guard=guard)
 
 
-def load_adapter(base_checkpoint: str | Path, adapter_dir: str | Path) -> tuple[STGCN, NormalisationConfig, dict, dict]:
-    """Base checkpoint + saved LoRA adapter -> merged model, normalisation, temperatures, meta."""
+def load_adapter(base_checkpoint: str | Path, adapter_dir: str | Path,
+                 allow_rejected: bool = False) -> tuple[STGCN, NormalisationConfig, dict, dict]:
+    """Base checkpoint + saved LoRA adapter -> merged model, normalisation, temperatures, meta.
+    An adapter its own guard rejected raises InputError unless `allow_rejected`."""
     from peft import PeftModel
     adapter_dir = Path(adapter_dir)
     meta_path = adapter_dir / ADAPTER_META
@@ -400,6 +555,12 @@ def load_adapter(base_checkpoint: str | Path, adapter_dir: str | Path) -> tuple[
         raise InputError(f"adapter {adapter_dir} was trained on a different base checkpoint "
                          f"(sha256 {str(ad_meta.get('base_sha256'))[:12]}, this one {base_meta['sha256'][:12]}); "
                          "pass the matching --base")
+    if ad_meta.get("adopted") is False and not allow_rejected:
+        b, a = ad_meta.get("guard", {}).get("base", {}), ad_meta.get("guard", {}).get("adapted", {})
+        raise InputError(f"adapter {adapter_dir} was rejected by its own validation (score NLL "
+                         f"{a.get('score_nll')} vs base {b.get('score_nll')} on its inner-validation athletes): "
+                         "leave out --adapter to use the base model, or pass --allow-rejected-adapter to "
+                         "evaluate it anyway")
     model = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     model.eval()
     meta = dict(base_meta, adapter=str(adapter_dir), adapter_meta=ad_meta)

@@ -131,3 +131,36 @@ def athlete_from_dict(d: dict) -> Athlete:
         if key in fields:
             fields[key] = tuple(int(c) for c in fields[key])
     return Athlete(**fields)
+
+
+# Street clothes for people who are not being screened: colours far from any training kit palette entry
+# that the athlete wears, so a passer never looks like a second copy of the athlete.
+_STREET_TOPS = ((225, 195, 45), (235, 235, 228), (215, 120, 160), (70, 70, 75), (120, 170, 60), (150, 100, 60))
+_STREET_BOTTOMS = ((55, 75, 120), (150, 130, 90), (105, 105, 112), (20, 20, 24))
+
+
+@dataclass(frozen=True)
+class Bystander(Athlete):
+    """Someone in the scene who is not being screened (a passer, a coach): street clothes,
+    long sleeves and trousers (the renderer draws forearms in the top's colour, shins in the bottoms')."""
+
+    long_sleeves: bool = True
+    trousers: bool = True
+
+
+def make_bystander(rng: np.random.Generator, index: int = 0, avoid: Athlete | None = None,
+                   height_m: float | None = None) -> Bystander:
+    """Draw a bystander whose top and bottoms differ clearly (RGB distance > 120) from `avoid`'s shirt and shorts."""
+    body = make_athlete(rng, index=index, height_m=height_m)
+
+    def far(palette: tuple, *others: tuple) -> tuple[int, int, int]:
+        choices = [c for c in palette
+                   if all(np.linalg.norm(np.subtract(c, o)) > 120 for o in others)] or list(palette)
+        return tuple(int(v) for v in choices[rng.integers(len(choices))])
+
+    avoid_rgb = (avoid.shirt_rgb, avoid.shorts_rgb) if avoid is not None else ()
+    top = far(_STREET_TOPS, *avoid_rgb)
+    bottoms = far(_STREET_BOTTOMS, *avoid_rgb, top)
+    fields = {**body.to_dict(), "athlete_id": f"{SYNTHETIC_ID_PREFIX}BYST-{index:04d}",
+              "shirt_rgb": top, "shorts_rgb": bottoms}
+    return Bystander(**fields)

@@ -23,7 +23,7 @@ import numpy as np
 
 from tools.errors import InputError
 from tools.skeleton import Skeleton
-from tools.synth.body import Athlete, make_athlete
+from tools.synth.body import SYNTHETIC_ID_PREFIX, Athlete, make_athlete
 from tools.synth.camera import VIEWS, Camera, view_camera
 from tools.synth.criteria import BILATERAL, TESTS, Label
 from tools.synth.rig import Motion
@@ -206,16 +206,23 @@ def _child_seed(*keys: int) -> int:
     return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
 
 
+def library_athlete_id(seed: int, index: int) -> str:
+    """Athlete id in a library: unique across seeds (SYN-s<seed>-<index>), so libraries made with
+    different seeds can be pooled or held out without two different athletes sharing an id."""
+    return f"{SYNTHETIC_ID_PREFIX}s{seed}-{index:04d}"
+
+
 def library_samples(config: LibraryConfig):
     """Yield (index, Sample) for the library: per test, `per_test` trials; bilateral tests give L and R.
 
-    Trial i of every test is done by the same synthetic athlete, so a library
-    holds whole screens. Target scores cycle 3, 2, 1 over trials; on bilateral
+    Trial i of every test is done by the same synthetic athlete (id SYN-s<seed>-<i>,
+    see library_athlete_id), so a library holds whole screens. Target scores cycle 3, 2, 1 over trials; on bilateral
     tests the right side differs from the left in ASYMMETRY_SHARE of trials;
     PAIN_SHARE of samples report pain (score 0).
     """
     for i in range(config.per_test):
         athlete = make_athlete(np.random.default_rng(_child_seed(config.seed, 1, i)), index=i)
+        athlete = replace(athlete, athlete_id=library_athlete_id(config.seed, i))
         for t_index, test in enumerate(config.tests):
             test_module(test)
             sides = ("L", "R") if test in BILATERAL else ("NA",)

@@ -7,6 +7,12 @@ box, with a z-buffer, so cost grows with the figure's pixel area, not the
 image size. The floor, the wall and the static props are cast once per
 camera. Shading: Lambert key light from above the camera, a soft fill and
 ambient, plus a blob shadow on the floor. Output frames are RGB uint8 [H, W, 3].
+
+Extra people (passers-by, a second athlete; see tools.synth.crowd) share the
+z-buffer, so whoever is nearer the camera hides the other; `render(i)` also
+returns which person owns each pixel and the depth of the nearest surface of
+anyone but the athlete, for ground-truth visibility. With no extra people the
+frames are exactly what they were before.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from tools.errors import InputError
 from tools.skeleton import JOINT_INDEX
 from tools.synth import props as P
 from tools.synth.body import Athlete
@@ -71,6 +78,9 @@ def body_primitives(joints: np.ndarray, spine_mid: np.ndarray, athlete: Athlete)
     g = athlete.girth
     skin, shirt, shorts = athlete.skin_rgb, athlete.shirt_rgb, athlete.shorts_rgb
     H = athlete.height_m / 1.75
+    # Street clothes (a Bystander): long sleeves and trousers instead of bare arms and legs.
+    sleeve = shirt if getattr(athlete, "long_sleeves", False) else skin
+    leg = shorts if getattr(athlete, "trousers", False) else skin
     prims: list[Prim] = []
     cap = lambda a, b, r, rgb, shine=0.0: prims.append(Prim("capsule", rgb, a, b, r, shine=shine))  # noqa: E731
     sph = lambda c, r, rgb: prims.append(Prim("sphere", rgb, c, r=r))  # noqa: E731
@@ -127,21 +137,42 @@ def body_primitives(joints: np.ndarray, spine_mid: np.ndarray, athlete: Athlete)
         sh, el, wr, hd = (_j(joints, f"{s}_{n}") for n in ("shoulder", "elbow", "wrist", "hand"))
         sph(sh, 0.058 * g * H, shirt)
         cap(sh, sh + 0.45 * (el - sh), 0.056 * g * H, shirt)
-        cap(sh, el, 0.046 * g * H, skin)
-        cap(el, wr, 0.037 * g * H, skin)
+        cap(sh, el, 0.046 * g * H, sleeve)
+        cap(el, wr, 0.037 * g * H, sleeve)
         cap(wr, hd, 0.036 * g * H, skin)
         sph(hd, 0.043 * g * H, skin)
     # Legs: shorts over the upper thigh, skin below; shoes.
     for s in ("left", "right"):
         hp, kn, an, he, to = (_j(joints, f"{s}_{n}") for n in ("hip", "knee", "ankle", "heel", "toe"))
         cap(hp, hp + 0.5 * (kn - hp), 0.092 * g * H, shorts)
-        cap(hp, kn, 0.076 * g * H, skin)
-        cap(kn, kn + 0.45 * (an - kn), 0.060 * g * H, skin)
-        cap(kn, an, 0.048 * g * H, skin)
+        cap(hp, kn, 0.076 * g * H, leg)
+        cap(kn, kn + 0.45 * (an - kn), 0.060 * g * H, leg)
+        cap(kn, an, 0.048 * g * H, leg)
         sole_n = unit(an - (he + 0.22 * (to - he)))
         cap(he + sole_n * 0.035, to + sole_n * 0.028 - unit(to - he) * 0.02, 0.036 * H, athlete.shoes_rgb, shine=0.3)
         cap(an, an + sole_n * 0.0 - unit(to - he) * 0.0 + (he - an) * 0.4, 0.042 * H, athlete.shoes_rgb, shine=0.3)
     return prims
+
+
+@dataclass
+class Person:
+    """An extra body in the scene: its look and its movement (world frame, as many frames as the athlete's)."""
+
+    athlete: Athlete
+    motion: Motion
+
+
+@dataclass
+class RenderedFrame:
+    """One frame and its bookkeeping: RGB uint8 [H, W, 3]; owner int8 [H, W] (-1 = scene or prop,
+    0 = the athlete, k = extra person k, 1-based; props, even carried ones, are -1); depth [H, W] ray
+    distance (m) of the visible surface; others_depth [H, W] ray distance of the nearest surface of any
+    extra person or of a prop they carry (inf where none)."""
+
+    rgb: np.ndarray
+    owner: np.ndarray
+    depth: np.ndarray
+    others_depth: np.ndarray
 
 
 def prop_primitives(props: list, frame: int) -> list[Prim]:
@@ -219,8 +250,15 @@ def _hit(prim: Prim, ro: np.ndarray, rd: np.ndarray) -> tuple[np.ndarray, np.nda
 class Renderer:
     """Renders frames of one motion from one camera. Build once per (camera, athlete), call `frame(i)`."""
 
-    def __init__(self, camera: Camera, athlete: Athlete, motion: Motion, shadow: bool = True):
+    def __init__(self, camera: Camera, athlete: Athlete, motion: Motion, shadow: bool = True,
+                 extra_people: list[Person] | None = None):
         self.camera, self.athlete, self.motion, self.shadow = camera, athlete, motion, shadow
+        self.extra_people = list(extra_people or [])
+        for k, person in enumerate(self.extra_people, start=1):
+            if person.motion.n_frames < motion.n_frames:
+                raise InputError(f"extra person {k} has {person.motion.n_frames} frames but the athlete has "
+                                 f"{motion.n_frames}; give every person at least as many frames (NaN = absent)")
+        all_props = list(motion.props) + [p for person in self.extra_people for p in person.motion.props]
         self.ro = np.asarray(camera.position, np.float64)
         self.rays = camera.ray_directions().astype(np.float64)
         R = self.R = camera.rotation
@@ -229,9 +267,11 @@ class Renderer:
         self.key = unit(-R[2] * 0.8 - R[1] * 1.0 - R[0] * 0.35)
         self.fill = unit(-R[2] * 0.6 + R[0] * 0.8 - R[1] * 0.2)
         self.static_rgb, self.static_depth, self.floor_xz = self._static_scene(
-            [p for p in motion.props if isinstance(p, P.Box) or (isinstance(p, P.Capsule) and p.ends.ndim == 2)])
+            [p for p in all_props if isinstance(p, P.Box) or (isinstance(p, P.Capsule) and p.ends.ndim == 2)])
         self.floor_mask = (~np.isnan(self.floor_xz[..., 0])).astype(np.float32)
         self.dynamic_props = [p for p in motion.props if isinstance(p, P.Capsule) and p.ends.ndim == 3]
+        self.extra_dynamic_props = [[p for p in person.motion.props if isinstance(p, P.Capsule) and p.ends.ndim == 3]
+                                    for person in self.extra_people]
 
     def _shade(self, rgb: tuple, n: np.ndarray, rd: np.ndarray, shine: float) -> np.ndarray:
         base = np.asarray(rgb, np.float64) / 255.0
@@ -285,6 +325,8 @@ class Renderer:
         else:
             c, rad = prim.bounds()
             pts = c[None, :]
+        if not np.isfinite(pts).all():
+            return None
         pc = (pts - self.ro) @ self.R.T
         if (pc[:, 2] <= rad + 0.05).any():
             return None
@@ -320,20 +362,35 @@ class Renderer:
 
     def frame(self, index: int) -> np.ndarray:
         """RGB uint8 [H, W, 3] of frame `index`."""
+        return self.render(index).rgb
+
+    def render(self, index: int) -> RenderedFrame:
+        """Frame `index` with its owner map and depths (see RenderedFrame)."""
         joints = self.motion.joints[index]
         rgb = self.static_rgb.copy()
         depth = self.static_depth.copy()
+        owner = np.full(depth.shape, -1, np.int8)
+        others_depth = np.full(depth.shape, np.inf)
         if self.shadow:
             self._shadow(rgb, joints)
-        prims = body_primitives(joints, self.motion.spine_mid[index], self.athlete)
-        prims += prop_primitives(self.dynamic_props, index)
-        for prim in prims:
+            for person in self.extra_people:
+                self._shadow(rgb, person.motion.joints[index])
+        items = [(prim, 0) for prim in body_primitives(joints, self.motion.spine_mid[index], self.athlete)]
+        items += [(prim, -1) for prim in prop_primitives(self.dynamic_props, index)]
+        for k, (person, dyn) in enumerate(zip(self.extra_people, self.extra_dynamic_props), start=1):
+            m = person.motion
+            items += [(prim, k) for prim in body_primitives(m.joints[index], m.spine_mid[index], person.athlete)]
+            items += [(prim, -k - 1) for prim in prop_primitives(dyn, index)]
+        for prim, who in items:
             box = self._bbox(prim)
             if box is None:
                 continue
             x0, x1, y0, y1 = box
             rd = self.rays[y0:y1, x0:x1].reshape(-1, 3)
             t, n = _hit(prim, self.ro, rd)
+            if who > 0 or who < -1:    # an extra person's body, or what they carry (-k - 1)
+                od = others_depth[y0:y1, x0:x1]
+                others_depth[y0:y1, x0:x1] = np.minimum(od, np.where(t > 0, t, np.inf).reshape(od.shape))
             sub = depth[y0:y1, x0:x1].reshape(-1)
             m = (t > 0) & (t < sub)
             if not m.any():
@@ -345,7 +402,10 @@ class Renderer:
             region[idx] = colour
             rgb[y0:y1, x0:x1] = region.reshape(y1 - y0, x1 - x0, 3)
             depth[y0:y1, x0:x1] = sub.reshape(y1 - y0, x1 - x0)
-        return np.clip(rgb, 0, 255).astype(np.uint8)
+            own = owner[y0:y1, x0:x1].reshape(-1)
+            own[idx] = max(who, -1)
+            owner[y0:y1, x0:x1] = own.reshape(y1 - y0, x1 - x0)
+        return RenderedFrame(np.clip(rgb, 0, 255).astype(np.uint8), owner, depth, others_depth)
 
     def frames(self) -> Iterator[np.ndarray]:
         for i in range(self.motion.n_frames):

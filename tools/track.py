@@ -1,0 +1,613 @@
+"""Person tracks over a clip, and the athlete's skeleton kept on the athlete.
+
+1. Keyframes (every `keyframe_interval_s`, and the last frame): every person
+   is found (tools.people). Detections are linked into tracks frame to frame
+   by the Hungarian assignment (scipy.optimize.linear_sum_assignment) on a
+   cost of (1 - IoU) + centre distance in body heights between each track's
+   predicted box (constant centre velocity) and each detection, gated by IoU
+   or by a speed limit (`max_speed_heights_s`) and a size-change limit. A track
+   unseen for more than `max_gap_s` ends. Boxes are interpolated linearly
+   between a track's keyframes and held for one keyframe interval at its ends.
+2. tools.athlete chooses the athlete's track (box, point or automatic).
+3. The athlete's per-frame skeleton:
+   - one person ever found: full-frame MediaPipe video mode, exactly as before,
+     then the identity check below after the fact: frames whose skeleton is
+     not on the athlete's track (another body, a jump) are blanked. When more
+     than `escalate_share` of the frames fail, those frames get fresh
+     detections; the strangers found there are tracked and the clip is redone
+     as below, keeping whichever result has more frames on the athlete;
+   - several people: MediaPipe video mode on a square crop that follows the
+     athlete's track (the union of its boxes over +-`crop_window_s`, grown by
+     `crop_margin` box heights, resized to `crop_size_px`), with every other
+     track's box (outside the athlete's own box) filled with a flat colour.
+     Landmarks are mapped back to full-frame pixels and checked every frame:
+     the skeleton's box must overlap the athlete's track more than any other
+     track's, and the hip centre / body size must not jump. A failed check
+     is re-examined with a fresh person detection on that frame (an extra
+     keyframe); if the skeleton is still on someone else, the frame is blanked
+     (conf 0, NaN) and the graph re-seeded. Switches detected / repaired,
+     frames blanked and the share of frames on the athlete go into
+     PoseResult.meta["selection"].
+   Frames where the athlete's track is absent (out of frame) are blanked.
+With the YOLO backend every frame is a keyframe: YOLO's own multi-person
+boxes and keypoints are tracked and the athlete's track gives the keypoints.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from tools.errors import InputError
+from tools.people import PersonDetection, box_from_keypoints, box_iou, expand_box
+from tools.skeleton import JOINT_INDEX
+
+log = logging.getLogger(__name__)
+
+SELECT_MODES = ("auto", "off")
+_NO_MATCH = 1e6
+_HIPS = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Tracking and following settings (seconds, body heights, pixels)."""
+
+    keyframe_interval_s: float = 0.5
+    max_gap_s: float = 1.0               # a track survives this long unseen (occlusion, missed detection)
+    min_iou: float = 0.1                 # IoU that links a detection to a track whatever its speed
+    max_speed_heights_s: float = 3.0     # else: centre speed allowed, body heights per second (+0.5 h)
+    max_size_ratio: float = 1.8          # box height change allowed between linked keyframes
+    min_track_keyframes: int = 2         # a person must be seen on this many keyframes to count
+    crop_window_s: float = 0.5
+    crop_margin: float = 0.2             # of the box height, on each side
+    crop_size_px: int = 512
+    other_margin: float = 0.05           # other people's boxes are grown by this before masking
+    jump_heights: float = 0.25           # hip-centre jump allowed in one frame, body heights
+    jump_speed_heights_s: float = 2.0    # + this per second of gap since the last accepted frame
+    jump_size_ratio: float = 1.6
+    recheck_every_frames: int = 4        # at most one extra detection per this many frames
+    escalate_share: float = 0.1          # one person, but more frames than this fail the identity check: redo
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Track:
+    """One person over time: the keyframes where they were detected, with those detections."""
+
+    track_id: int
+    frames: list[int] = field(default_factory=list)
+    detections: list[PersonDetection] = field(default_factory=list)
+
+    def add(self, frame: int, det: PersonDetection) -> None:
+        self.frames.append(int(frame))
+        self.detections.append(det)
+
+    @property
+    def boxes(self) -> np.ndarray:
+        return np.stack([d.box_xyxy for d in self.detections])
+
+    def predict(self, frame: int, max_gap_frames: float) -> np.ndarray:
+        """Box expected at `frame`: the last box moved at the centre velocity of the last two keyframes."""
+        last = self.detections[-1].box_xyxy
+        if len(self.frames) < 2 or self.frames[-1] - self.frames[-2] > max_gap_frames:
+            return last
+        dt = self.frames[-1] - self.frames[-2]
+        v = (self.detections[-1].centre - self.detections[-2].centre) / max(dt, 1)
+        return last + np.tile(v * (frame - self.frames[-1]), 2)
+
+
+def link_tracks(detections: dict[int, list[PersonDetection]], fps: float,
+                config: TrackConfig | None = None) -> list[Track]:
+    """Tracks from the detections of each keyframe ({frame: [PersonDetection]}), in first-seen order."""
+    cfg = config or TrackConfig()
+    max_gap_frames = cfg.max_gap_s * fps
+    tracks: list[Track] = []
+    for frame in sorted(detections):
+        dets = detections[frame]
+        active = [t for t in tracks if frame - t.frames[-1] <= max_gap_frames]
+        matched: set[int] = set()
+        if active and dets:
+            cost = np.full((len(active), len(dets)), _NO_MATCH)
+            for i, t in enumerate(active):
+                pred = t.predict(frame, max_gap_frames)
+                h = max(float(pred[3] - pred[1]), 1.0)
+                allowed = 0.5 + cfg.max_speed_heights_s * (frame - t.frames[-1]) / fps
+                ious = box_iou(pred, np.stack([d.box_xyxy for d in dets]))[0]
+                for j, d in enumerate(dets):
+                    dist = float(np.linalg.norm(d.centre - (pred[:2] + pred[2:]) / 2)) / h
+                    ratio = d.height / h
+                    if (ious[j] >= cfg.min_iou or dist <= allowed) and \
+                            1 / cfg.max_size_ratio <= ratio <= cfg.max_size_ratio:
+                        cost[i, j] = (1 - ious[j]) + dist
+            rows, cols = linear_sum_assignment(cost)
+            for i, j in zip(rows, cols):
+                if cost[i, j] < _NO_MATCH:
+                    active[i].add(frame, dets[j])
+                    matched.add(j)
+        for j, d in enumerate(dets):
+            if j not in matched:
+                t = Track(track_id=len(tracks))
+                t.add(frame, d)
+                tracks.append(t)
+    return tracks
+
+
+def box_series(track: Track, n_frames: int, fps: float, hold_frames: int,
+               config: TrackConfig | None = None) -> np.ndarray:
+    """[T, 4] the track's box per frame: linear between keyframes <= max_gap_s apart, held `hold_frames`
+    before its first and after its last keyframe; NaN where the person is absent."""
+    cfg = config or TrackConfig()
+    out = np.full((n_frames, 4), np.nan)
+    frames, boxes = np.asarray(track.frames), track.boxes
+    for k, (f, b) in enumerate(zip(frames, boxes)):
+        if f < n_frames:
+            out[f] = b
+        if k + 1 < len(frames) and frames[k + 1] - f <= cfg.max_gap_s * fps:
+            g = frames[k + 1]
+            w = (np.arange(f, min(g, n_frames)) - f)[:, None] / (g - f)
+            out[f:min(g, n_frames)] = (1 - w) * b + w * boxes[k + 1]
+    first, last = int(frames[0]), int(frames[-1])
+    out[max(0, first - hold_frames):first] = boxes[0]
+    out[last + 1:min(n_frames, last + 1 + hold_frames)] = boxes[-1]
+    return out
+
+
+def keyframe_indices(n_frames: int, interval: int) -> list[int]:
+    """Every `interval`-th frame and the last one."""
+    idx = list(range(0, n_frames, max(1, interval)))
+    if n_frames and idx[-1] != n_frames - 1:
+        idx.append(n_frames - 1)
+    return idx
+
+
+# ----- following the athlete with MediaPipe --------------------------------
+@dataclass
+class FollowStats:
+    frames_on_athlete: int = 0
+    frames_athlete_absent: int = 0
+    frames_blanked: int = 0
+    identity_switches_detected: int = 0
+    identity_switches_repaired: int = 0
+    rechecks: int = 0
+    blanked_frames: list[int] = field(default_factory=list)
+
+
+def crop_window(boxes: np.ndarray, t: int, half_window: int, margin: float) -> tuple[float, float, float] | None:
+    """(x0, y0, side) of the square crop around the union of boxes[t-w .. t+w] grown by `margin` box heights."""
+    seg = boxes[max(0, t - half_window): t + half_window + 1]
+    seg = seg[np.isfinite(seg).all(axis=1)]
+    if not len(seg):
+        return None
+    union = np.array([seg[:, 0].min(), seg[:, 1].min(), seg[:, 2].max(), seg[:, 3].max()])
+    union = expand_box(union, margin)
+    side = max(union[2] - union[0], union[3] - union[1], 16.0)
+    cx, cy = (union[:2] + union[2:]) / 2
+    return float(cx - side / 2), float(cy - side / 2), float(side)
+
+
+def identity_ok(skeleton_box: np.ndarray, athlete_box: np.ndarray, other_boxes: np.ndarray) -> bool:
+    """True when the skeleton's box overlaps the athlete's box at least as much as anyone else's (and at all)."""
+    iou_a = float(box_iou(skeleton_box, athlete_box)[0, 0])
+    others = other_boxes[np.isfinite(other_boxes).all(axis=1)] if len(other_boxes) else other_boxes
+    iou_o = float(box_iou(skeleton_box, others).max()) if len(others) else 0.0
+    return iou_a >= 0.1 and iou_a >= iou_o
+
+
+class IdentityCheck:
+    """Frame-by-frame: is this skeleton still the athlete? (on the athlete's track, no jump since the last good frame)
+
+    Keeps the switch bookkeeping (FollowStats): a run of rejected frames is one switch detected; it is
+    repaired when a later frame is accepted again.
+    """
+
+    def __init__(self, athlete_boxes: np.ndarray, other_boxes: np.ndarray, fps: float, body_height_px: float,
+                 config: TrackConfig | None = None) -> None:
+        self.cfg = config or TrackConfig()
+        self.athlete = np.asarray(athlete_boxes, dtype=np.float64)       # [T, 4]
+        self.others = np.asarray(other_boxes, dtype=np.float64).reshape(len(self.athlete), -1, 4)  # [T, N, 4]
+        self.fps = float(fps)
+        self.body_h = max(float(body_height_px), 1.0)
+        self.stats = FollowStats()
+        self._last_ok: tuple[int, np.ndarray, float] | None = None   # frame, hip centre px, body size px
+        self._in_switch = False
+
+    def plausible(self, t: int, uv: np.ndarray, conf: np.ndarray) -> bool:
+        """The identity test alone (no bookkeeping)."""
+        box = box_from_keypoints(uv, conf, 0.5)
+        if box is None:
+            return True                                   # too little seen to judge; quality reports low conf
+        if not identity_ok(box, self.athlete[t], self.others[t]):
+            return False
+        hip = uv[_HIPS].astype(np.float64).mean(axis=0) if (conf[_HIPS] >= 0.5).all() else None
+        if hip is not None and self._last_ok is not None:
+            frame0, hip0, body0 = self._last_ok
+            dt = (t - frame0 - 1) / self.fps
+            allowed = (self.cfg.jump_heights + self.cfg.jump_speed_heights_s * max(dt, 0.0)) * self.body_h
+            ratio = (box[3] - box[1]) / body0 if body0 > 0 else 1.0
+            if np.linalg.norm(hip - hip0) > allowed or not (1 / self.cfg.jump_size_ratio <= ratio
+                                                            <= self.cfg.jump_size_ratio):
+                return False
+        return True
+
+    def accept(self, t: int, uv: np.ndarray, conf: np.ndarray) -> None:
+        """Record frame t as on the athlete."""
+        st = self.stats
+        if self._in_switch:
+            st.identity_switches_repaired += 1
+            self._in_switch = False
+        st.frames_on_athlete += 1
+        box = box_from_keypoints(uv, conf, 0.5)
+        if box is not None and (conf[_HIPS] >= 0.5).all():
+            self._last_ok = (t, uv[_HIPS].astype(np.float64).mean(axis=0), float(box[3] - box[1]))
+
+    def reject(self, t: int) -> None:
+        """Record frame t as blanked: the skeleton was on someone else."""
+        st = self.stats
+        if not self._in_switch:
+            st.identity_switches_detected += 1
+            self._in_switch = True
+        st.frames_blanked += 1
+        st.blanked_frames.append(int(t))
+
+
+def blank_off_athlete(uv: np.ndarray, conf: np.ndarray, athlete_boxes: np.ndarray, other_boxes: np.ndarray,
+                      fps: float, body_height_px: float, world: np.ndarray | None = None,
+                      config: TrackConfig | None = None):
+    """Copies of uv [T, 23, 2] / conf [T, 23] (/ world [T, 23, 3]) with every frame whose skeleton is not on
+    the athlete's track blanked (NaN, conf 0), and the FollowStats. Frames where the athlete's track is
+    absent are blanked too (counted as absent)."""
+    uv, conf = np.array(uv, dtype=np.float32), np.array(conf, dtype=np.float32)
+    world = None if world is None else np.array(world, dtype=np.float32)
+    check = IdentityCheck(athlete_boxes, other_boxes, fps, body_height_px, config)
+    for t in range(len(uv)):
+        absent = not np.isfinite(check.athlete[t]).all()
+        if absent:
+            check.stats.frames_athlete_absent += 1
+        if not (conf[t] > 0).any():
+            continue
+        if absent or not check.plausible(t, uv[t], conf[t]):
+            if not absent:
+                check.reject(t)
+            uv[t], conf[t] = np.nan, 0.0
+            if world is not None:
+                world[t] = np.nan
+            continue
+        check.accept(t, uv[t], conf[t])
+    return uv, conf, world, check.stats
+
+
+class AthleteFollower:
+    """MediaPipe video mode on a crop that follows the athlete's track, with a per-frame identity check."""
+
+    def __init__(self, athlete_boxes: np.ndarray, other_boxes: np.ndarray, fps: float, body_height_px: float,
+                 detector=None, config: TrackConfig | None = None) -> None:
+        from mediapipe.python.solutions import pose as mp_pose
+
+        from tools.pose_mediapipe import MODEL_COMPLEXITY
+        self.cfg = config or TrackConfig()
+        self.check = IdentityCheck(athlete_boxes, other_boxes, fps, body_height_px, self.cfg)
+        self.athlete, self.others, self.fps = self.check.athlete, self.check.others, self.check.fps
+        self.stats = self.check.stats
+        self.detector = detector
+        self._new_graph = lambda: mp_pose.Pose(static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
+                                               smooth_landmarks=True, enable_segmentation=False,
+                                               min_detection_confidence=0.5, min_tracking_confidence=0.5)
+
+    def run(self, frames: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+        """uv [T, 23, 2] px, conf [T, 23], world [T, 23, 3] of the athlete, and the image size."""
+        import cv2
+
+        from tools.pose import empty_arrays
+        from tools.pose_mediapipe import _score, _set_timestamp, map_landmarks
+
+        n = len(self.athlete)
+        uv, conf, world = empty_arrays(n, with_world=True)
+        size_px = int(self.cfg.crop_size_px)
+        half = max(1, int(round(self.cfg.crop_window_s * self.fps)))
+        graph, graph_start = None, 0
+        last_recheck, image_size = -10 ** 9, (0, 0)
+        st = self.stats
+        try:
+            for t, frame in enumerate(frames):
+                if t >= n:
+                    break
+                image_size = (frame.shape[1], frame.shape[0])
+                win = crop_window(self.athlete, t, half, self.cfg.crop_margin) \
+                    if np.isfinite(self.athlete[t]).all() else None
+                if win is None:
+                    st.frames_athlete_absent += 1
+                    graph = _close(graph)
+                    continue
+                x0, y0, side = win
+                s = size_px / side
+                m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], dtype=np.float64)
+                fill = tuple(int(v) for v in frame.reshape(-1, 3)[:: 97].mean(axis=0))
+                crop = cv2.warpAffine(frame, m, (size_px, size_px), flags=cv2.INTER_AREA,
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+                crop = self._mask_others(crop, t, x0, y0, s, fill)
+                if graph is None:
+                    graph, graph_start = self._new_graph(), t
+                _set_timestamp(graph, t - graph_start, self.fps)
+                res = graph.process(crop)
+                if res.pose_landmarks is None:
+                    continue
+                lms = res.pose_landmarks.landmark
+                pts = np.array([(lm.x * size_px / s + x0, lm.y * size_px / s + y0) for lm in lms], np.float32)
+                score = np.array([_score(lm) for lm in lms], dtype=np.float32)
+                f_uv, f_conf = map_landmarks(pts, score)
+                ok = self.check.plausible(t, f_uv, f_conf)
+                if not ok and self.detector is not None and t - last_recheck >= self.cfg.recheck_every_frames:
+                    last_recheck = t
+                    st.rechecks += 1
+                    ok = self._recheck(frame, t, f_uv, f_conf)
+                if not ok:
+                    self.check.reject(t)
+                    graph = _close(graph)   # re-seed on the next frame
+                    continue
+                self.check.accept(t, f_uv, f_conf)
+                uv[t], conf[t] = f_uv, f_conf
+                if res.pose_world_landmarks is not None:
+                    wl = res.pose_world_landmarks.landmark
+                    world[t], _ = map_landmarks(np.array([(p.x, p.y, p.z) for p in wl], np.float32), score)
+        finally:
+            _close(graph)
+        return uv, conf, world, image_size
+
+    def _mask_others(self, crop: np.ndarray, t: int, x0: float, y0: float, s: float, fill) -> np.ndarray:
+        """Fill every other person's box (grown a little) with `fill`, except where it overlaps the athlete's box."""
+        others = self.others[t][np.isfinite(self.others[t]).all(axis=1)]
+        if not len(others):
+            return crop
+        keep = crop.copy()
+        to_crop = lambda b: ((b - np.array([x0, y0, x0, y0])) * s).round().astype(int)
+        for b in others:
+            c = np.clip(to_crop(expand_box(b, self.cfg.other_margin)), 0, crop.shape[0])
+            crop[c[1]:c[3], c[0]:c[2]] = fill
+        a = np.clip(to_crop(self.athlete[t]), 0, crop.shape[0])
+        crop[a[1]:a[3], a[0]:a[2]] = keep[a[1]:a[3], a[0]:a[2]]
+        return crop
+
+    def _recheck(self, frame: np.ndarray, t: int, f_uv: np.ndarray, f_conf: np.ndarray) -> bool:
+        """Fresh detection on this frame: is the skeleton on the person who continues the athlete's track?"""
+        box = box_from_keypoints(f_uv, f_conf, 0.5)
+        dets = self.detector.detect(frame)
+        if box is None or not dets:
+            return False
+        boxes = np.stack([d.box_xyxy for d in dets])
+        ious = box_iou(box, boxes)[0]
+        j = int(np.argmax(ious))
+        if ious[j] < 0.5:
+            return False
+        return identity_ok(boxes[j], self.athlete[t], self.others[t])
+
+
+def _close(graph):
+    if graph is not None:
+        graph.close()
+    return None
+
+
+# ----- the whole job ---------------------------------------------------------
+def track_athlete(video_path: str | Path, backend: str = "mediapipe", weights: str | Path | None = None,
+                  max_frames: int | None = None, every_nth: int = 1,
+                  athlete_box: tuple[float, float, float, float] | None = None,
+                  athlete_point: tuple[float, float] | None = None, keyframe: int = 0,
+                  config: TrackConfig | None = None):
+    """The athlete's PoseResult from a video, with the tracks, the choice and the identity checks in
+    meta["selection"]. `athlete_box` (x, y, w, h px) / `athlete_point` (x, y px) refer to video frame
+    `keyframe` (0 = the first frame), in upright pixels."""
+    from tools.people import MediaPipePeopleDetector
+    from tools.pose import PoseResult, get_backend
+    from tools.video import iter_frames, probe_video
+
+    cfg = config or TrackConfig()
+    info = probe_video(video_path)
+    fps = info.fps / every_nth
+    frames = lambda: iter_frames(video_path, max_frames=max_frames, every_nth=every_nth)  # noqa: E731
+    hint = dict(athlete_box=athlete_box, athlete_point=athlete_point, keyframe=int(keyframe) // every_nth)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if backend == "yolo":
+        return _track_yolo(get_backend("yolo", weights), frames, fps, hint, cfg, keyframe)
+    detector = MediaPipePeopleDetector()
+    interval = max(1, int(round(cfg.keyframe_interval_s * fps)))
+    detections, n_frames, image_size, last = {}, 0, (0, 0), None
+    for i, frame in enumerate(frames()):
+        n_frames, image_size, last = i + 1, (frame.shape[1], frame.shape[0]), frame
+        if i % interval == 0:
+            detections[i] = detector.detect(frame)
+    if last is not None and (n_frames - 1) not in detections:
+        detections[n_frames - 1] = detector.detect(last)
+    if n_frames == 0:
+        raise InputError(f"no frames could be decoded from {video_path}; re-export the clip as H.264 mp4")
+    _check_inside(athlete_box, athlete_point, image_size)
+    timings["detect_s"] = time.perf_counter() - t0
+    tracks, series, people, choice = _choose(detections, n_frames, fps, interval, hint, cfg)
+    selection = _selection_header(choice, hint, keyframe, detector.config(), interval, detections, people, tracks, cfg)
+    t1 = time.perf_counter()
+    stats, extra = None, 0
+    if len(people) <= 1 or choice.track_id is None:
+        # One person: full-frame MediaPipe video mode exactly as before, then the identity check after the
+        # fact (frames whose skeleton is not the athlete are left out). If that leaves out more than
+        # `escalate_share` of the frames, those frames get fresh detections (extra keyframes); the people
+        # found there who are not the athlete are tracked, and the clip is redone with the crop that
+        # follows the athlete; the redo is kept when it puts the skeleton on the athlete in more frames.
+        result = get_backend("mediapipe").process(frames(), fps)
+        selection["mode"] = "single person: full-frame MediaPipe video mode"
+        if choice.track_id is not None:
+            athlete_boxes = series[choice.track_id]
+            uv, conf, world, stats = blank_off_athlete(result.uv, result.conf, athlete_boxes,
+                                                       _other_boxes(tracks, series, choice.track_id, n_frames),
+                                                       fps, _body_height(choice), result.world_xyz, cfg)
+            result = PoseResult(uv=uv, conf=conf, world_xyz=world, image_size=result.image_size, fps=fps,
+                                meta=result.meta)
+            if stats.frames_blanked:
+                selection["mode"] += ", frames failing the identity check left out"
+            if stats.frames_blanked > cfg.escalate_share * n_frames:
+                extra_dets: dict = {}
+                extra = _detect_more(frames(), stats.blanked_frames, detector, extra_dets, cfg)
+                strangers = {f: [d for d in ds if not np.isfinite(athlete_boxes[f]).all()
+                                 or box_iou(d.box_xyxy, athlete_boxes[f])[0, 0] < 0.5] for f, ds in extra_dets.items()}
+                more = link_tracks(strangers, fps, cfg)
+                if more:
+                    others = np.concatenate([_other_boxes(tracks, series, choice.track_id, n_frames),
+                                             np.stack([box_series(t, n_frames, fps, cfg.recheck_every_frames, cfg)
+                                                       for t in more], axis=1)], axis=1)
+                    with MediaPipePeopleDetector() as rechecker:
+                        follower = AthleteFollower(athlete_boxes, others, fps, _body_height(choice),
+                                                   detector=rechecker, config=cfg)
+                        f_uv, f_conf, f_world, _ = follower.run(frames())
+                    if follower.stats.frames_on_athlete > stats.frames_on_athlete:
+                        stats = follower.stats
+                        result = PoseResult(uv=f_uv, conf=f_conf, world_xyz=f_world, image_size=image_size,
+                                            fps=fps, meta=backend_meta_for_crop(get_backend("mediapipe").meta(), cfg))
+                        selection["mode"] = ("MediaPipe video mode on a crop following the athlete's track "
+                                             f"(redone: {len(more)} more people found on frames that failed "
+                                             "the identity check)")
+                    selection["people_found_on_extra_keyframes"] = len(more)
+    else:
+        others = _other_boxes(tracks, series, choice.track_id, n_frames)
+        with MediaPipePeopleDetector() as rechecker:
+            follower = AthleteFollower(series[choice.track_id], others, fps, _body_height(choice),
+                                       detector=rechecker, config=cfg)
+            uv, conf, world, _ = follower.run(frames())
+        stats = follower.stats
+        meta = backend_meta_for_crop(get_backend("mediapipe").meta(), cfg)
+        result = PoseResult(uv=uv, conf=conf, world_xyz=world, image_size=image_size, fps=fps, meta=meta)
+        selection["mode"] = "MediaPipe video mode on a crop following the athlete's track"
+    detector.close()
+    timings["pose_s"] = time.perf_counter() - t1
+    selection["extra_keyframes"] = extra
+    _add_stats(selection, stats, n_frames)
+    selection["seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    result.meta["selection"] = selection
+    log.info("athlete selection: %s, %d people, athlete track %s (%s), mode: %s, problems: %s",
+             choice.method, len(people), choice.track_id, "ambiguous" if choice.ambiguous else "clear",
+             selection["mode"], "; ".join(choice.problems) or "none")
+    return result
+
+
+def _choose(detections: dict, n_frames: int, fps: float, hold: int, hint: dict, cfg: TrackConfig):
+    """Tracks, their box series, the people among them (seen on enough keyframes) and the athlete choice."""
+    from tools.athlete import choose_athlete
+    tracks = link_tracks(detections, fps, cfg)
+    series = {t.track_id: box_series(t, n_frames, fps, hold, cfg) for t in tracks}
+    people = [t for t in tracks if len(t.frames) >= cfg.min_track_keyframes] or tracks
+    choice = choose_athlete(people, series, n_frames, **hint)
+    return tracks, series, people, choice
+
+
+def _detect_more(frames: Iterable[np.ndarray], wanted: list[int], detector, detections: dict,
+                 cfg: TrackConfig, max_extra: int = 30) -> int:
+    """Add detections on frames whose skeleton failed the identity check (every few, at most max_extra)."""
+    picked: list[int] = []
+    for f in sorted(wanted):
+        if f not in detections and (not picked or f - picked[-1] >= cfg.recheck_every_frames):
+            picked.append(f)
+    picked = picked[:max_extra]
+    todo = set(picked)
+    for i, frame in enumerate(frames):
+        if i in todo:
+            detections[i] = detector.detect(frame)
+        if i >= max(picked, default=-1):
+            break
+    return len(picked)
+
+
+def _other_boxes(tracks: list[Track], series: dict, athlete_id: int, n_frames: int) -> np.ndarray:
+    """[T, N, 4] every other track's box per frame (NaN where absent)."""
+    others = [series[t.track_id] for t in tracks if t.track_id != athlete_id]
+    return np.stack(others, axis=1) if others else np.full((n_frames, 0, 4), np.nan)
+
+
+def _body_height(choice) -> float:
+    return float(next(c["body_height_px"] for c in choice.candidates if c["track_id"] == choice.track_id))
+
+
+def _selection_header(choice, hint: dict, keyframe: int, detector_cfg: dict, interval: int, detections: dict,
+                      people: list, tracks: list, cfg: TrackConfig) -> dict:
+    return {
+        "method": choice.method, "athlete_track_id": choice.track_id, "ambiguous": choice.ambiguous,
+        "problems": list(choice.problems), "candidates": choice.candidates,
+        "athlete_box_xywh": [float(v) for v in hint["athlete_box"]] if hint["athlete_box"] is not None else None,
+        "athlete_point_xy": [float(v) for v in hint["athlete_point"]] if hint["athlete_point"] is not None else None,
+        "keyframe": int(keyframe), "detector": detector_cfg, "keyframe_interval_frames": interval,
+        "n_keyframes": len(detections), "people_found": len(people), "tracks_found": len(tracks),
+        "tracking": cfg.to_dict(),
+    }
+
+
+def _add_stats(selection: dict, stats: FollowStats | None, n_frames: int) -> None:
+    if stats is None:
+        return
+    present = n_frames - stats.frames_athlete_absent
+    selection.update(
+        identity_switches_detected=stats.identity_switches_detected,
+        identity_switches_repaired=stats.identity_switches_repaired,
+        frames_blanked=stats.frames_blanked, blanked_frames=stats.blanked_frames[:200],
+        frames_athlete_absent=stats.frames_athlete_absent,
+        athlete_absent_share=round(stats.frames_athlete_absent / n_frames, 4) if n_frames else 0.0,
+        frames_on_athlete=stats.frames_on_athlete, rechecks=stats.rechecks,
+        share_on_athlete=round(stats.frames_on_athlete / present, 4) if present else 0.0)
+
+
+def _track_yolo(yolo, frames, fps: float, hint: dict, cfg: TrackConfig, keyframe: int):
+    """YOLO: every frame is a keyframe; the athlete's track gives the keypoints, other frames are blank."""
+    from tools.pose import PoseResult, empty_arrays
+    t0 = time.perf_counter()
+    per_frame, image_size = yolo.detect_people(frames())
+    n_frames = len(per_frame)
+    if n_frames == 0:
+        raise InputError("no frames could be decoded from the clip; re-export it as H.264 mp4")
+    _check_inside(hint["athlete_box"], hint["athlete_point"], image_size)
+    detections = {i: d for i, d in enumerate(per_frame)}
+    hold = max(1, int(round(cfg.keyframe_interval_s * fps)))
+    tracks, series, people, choice = _choose(detections, n_frames, fps, hold, hint, cfg)
+    selection = _selection_header(choice, hint, keyframe, {"detector": "yolo-pose (every frame)"}, 1, detections,
+                                  people, tracks, cfg)
+    uv, conf, _ = empty_arrays(n_frames, with_world=False)
+    athlete = next((t for t in people if t.track_id == choice.track_id), None)
+    if athlete is not None:
+        for f, d in zip(athlete.frames, athlete.detections):
+            uv[f], conf[f] = d.uv, d.conf
+    stats = FollowStats(frames_on_athlete=int((conf > 0).any(axis=1).sum()))
+    if athlete is not None:
+        stats.frames_athlete_absent = int((~np.isfinite(series[athlete.track_id]).all(axis=1)).sum())
+    selection["mode"] = "yolo multi-person tracks"
+    _add_stats(selection, stats, n_frames)
+    selection["seconds"] = {"detect_and_pose_s": round(time.perf_counter() - t0, 2)}
+    result = PoseResult(uv=uv, conf=conf, world_xyz=None, image_size=image_size, fps=fps, meta=yolo.meta())
+    result.meta["selection"] = selection
+    return result
+
+
+def backend_meta_for_crop(meta: dict, cfg: TrackConfig) -> dict:
+    meta = dict(meta)
+    meta["mode"] = (f"video (static_image_mode=False) on a {cfg.crop_size_px} px square crop following the "
+                    "athlete's track; landmarks mapped back to full-frame pixels")
+    return meta
+
+
+def _check_inside(athlete_box, athlete_point, image_size: tuple[int, int]) -> None:
+    """A box or point outside the frame is a user error (InputError) that says what to do."""
+    w, h = image_size
+    if athlete_box is not None:
+        x, y, bw, bh = (float(v) for v in athlete_box)
+        if bw <= 0 or bh <= 0:
+            raise InputError(f"--athlete-box {x:g},{y:g},{bw:g},{bh:g}: width and height must be positive")
+        if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
+            raise InputError(f"--athlete-box {x:g},{y:g},{bw:g},{bh:g} lies outside the {w}x{h} px frame; "
+                             "give x,y,w,h in pixels of the first frame")
+    if athlete_point is not None:
+        x, y = (float(v) for v in athlete_point)
+        if not (0 <= x < w and 0 <= y < h):
+            raise InputError(f"--athlete-point {x:g},{y:g} lies outside the {w}x{h} px frame; "
+                             "give x,y in pixels of the first frame")
