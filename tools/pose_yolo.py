@@ -106,6 +106,17 @@ def select_athlete(boxes: np.ndarray, scores: np.ndarray, previous_box: np.ndarr
     return int(np.argmax(area * scores))
 
 
+def _checked_frame(frame, image_size: tuple[int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
+    """The frame as an array and its (w, h); InputError for a non-RGB frame or a size change mid-clip."""
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise InputError(f"pose frames must be uint8 RGB [H, W, 3], got {frame.dtype} {frame.shape}")
+    size = (frame.shape[1], frame.shape[0])
+    if image_size is not None and size != image_size:
+        raise InputError(f"frame size changed mid-clip from {image_size} to {size}")
+    return frame, size
+
+
 def _import_yolo():
     """Import ultralytics.YOLO with every network path switched off (see module docstring)."""
     config_dir = formscout_home() / "ultralytics"
@@ -233,13 +244,7 @@ class YoloPoseBackend:
         try:
             torch.set_num_threads(self.num_threads)
             for frame in frames:
-                frame = np.asarray(frame)
-                if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                    raise InputError(f"pose frames must be uint8 RGB [H, W, 3], got {frame.dtype} {frame.shape}")
-                size = (frame.shape[1], frame.shape[0])
-                if image_size != (0, 0) and size != image_size:
-                    raise InputError(f"frame size changed mid-clip from {image_size} to {size}")
-                image_size = size
+                frame, image_size = _checked_frame(frame, image_size if image_size != (0, 0) else None)
                 batch.append(frame)
                 if len(batch) >= self.batch_size:
                     flush()
@@ -277,13 +282,7 @@ class YoloPoseBackend:
             batch.clear()
 
         for frame in frames:
-            frame = np.asarray(frame)
-            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                raise InputError(f"pose frames must be uint8 RGB [H, W, 3], got {frame.dtype} {frame.shape}")
-            size = (frame.shape[1], frame.shape[0])
-            if image_size is not None and size != image_size:
-                raise InputError(f"frame size changed mid-clip from {image_size} to {size}")
-            image_size = size
+            frame, image_size = _checked_frame(frame, image_size)
             batch.append(frame)
             if len(batch) >= self.batch_size:
                 flush()
