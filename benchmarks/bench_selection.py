@@ -20,6 +20,9 @@ Figures per clip and method:
   blank_share          frames with the athlete visible but no skeleton
   quality_jumps        identity jumps tools.quality finds on the lifted skeleton
   caught / repaired    identity switches the tracker detected / repaired (meta["selection"])
+  absent               share of frames the tracker reports the athlete absent (out of frame or out of sight)
+  relinked             re-acquisitions of the athlete after a gap (meta["selection"]["reacquired"]),
+                       "n (w weak)": weak links are review problems
 sports2d_demo.mp4 has no ground truth: its athlete (the man on the box, later shirtless on the right)
 and the passer-by (the woman walking right to left) are hand-labelled below from keyframe boxes checked
 by eye on an overlay; on_athlete there is over the labelled frames 0-120 and 200-220.
@@ -139,6 +142,14 @@ def run_method(video: Path, method: str, athlete_box=None, yolo_weights: Path | 
     return res, time.perf_counter() - t0
 
 
+def _relinked(selection: dict) -> str | None:
+    """'n (w weak)' re-acquisitions of the athlete, or None when the method does not track."""
+    if "reacquired" not in selection:
+        return None
+    events = selection["reacquired"]
+    return f"{len(events)} ({sum(e.get('strength') == 'weak' for e in events)} weak)"
+
+
 def quality_jumps(res, name: str) -> int:
     from tools.lift3d import to_skeleton
     from tools.quality import assess_quality
@@ -205,11 +216,13 @@ def main(argv: list[str] | None = None) -> int:
                    "quality_jumps": quality_jumps(res, name) if method != "yolo" else None,
                    "caught": sel.get("identity_switches_detected"), "repaired": sel.get("identity_switches_repaired"),
                    "people": sel.get("people_found"), "chosen_by": sel.get("method"),
+                   "absent": sel.get("athlete_absent_share"), "relinked": _relinked(sel),
                    "problems": sel.get("problems", [])}
             rows.append(row)
             print(json.dumps(row), flush=True)
     cols = ["clip", "method", "frames", "s_per_clip", "ms_per_frame", "on_athlete", "on_other_frames",
-            "switches_to_other", "blank_share", "quality_jumps", "caught", "repaired", "people"]
+            "switches_to_other", "blank_share", "quality_jumps", "caught", "repaired", "people", "absent",
+            "relinked"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in rows:
         print("| " + " | ".join("-" if r.get(c) is None else str(r.get(c)) for c in cols) + " |")

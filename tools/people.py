@@ -20,6 +20,24 @@ Boxes are xyxy pixels in the full upright frame: (x0, y0, x1, y1), x right,
 y down. A person's box is the extent of their visible keypoints (conf >=
 `box_min_conf`), so it is a little tighter than a drawn box (no hair, no
 shoe tips).
+
+Cues for re-finding the same person after a gap (tools.athlete.reacquire_athlete):
+  skeleton_height_px     a body size that does not change with posture: each
+                         limb segment seen (upper arm, forearm, thigh, shank,
+                         shoulder-to-hip) divided by its usual share of standing
+                         height (Winter, Biomechanics and Motor Control of Human
+                         Movement, 4th ed., fig. 4.1), the median over segments
+                         (a segment pointing at the camera looks short; the
+                         median ignores one or two of those). A crouching or
+                         lying athlete keeps it; a smaller person or one further
+                         away does not.
+  appearance_histograms  colour of the clothes: hue-saturation histograms
+                         (OpenCV calcHist, 18 x 8 bins, L1-normalised) of the
+                         torso (shoulders-hips quadrilateral) and the thighs
+                         (hips-knees), shrunk by 20 % towards their centre so
+                         background at the edges counts less.
+  appearance_distance    mean Bhattacharyya distance (cv2.compareHist, 0 = the
+                         same colours, 1 = no overlap) over the regions both have.
 """
 from __future__ import annotations
 
@@ -42,6 +60,7 @@ class PersonDetection:
     uv: np.ndarray | None = None
     conf: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    appearance: dict[str, np.ndarray] | None = None   # region -> H-S histogram (appearance_histograms)
 
     def __post_init__(self) -> None:
         self.box_xyxy = np.asarray(self.box_xyxy, dtype=np.float64).reshape(4)
@@ -133,6 +152,90 @@ def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
     if width >= height:
         return [(int(s), 0, side) for s in starts]
     return [(0, int(s), side) for s in starts]
+
+
+# ----- cues for re-finding a person ----------------------------------------
+# Segment (joint pair, left and right) -> its length as a share of standing height (Winter fig. 4.1:
+# upper arm 0.186, forearm 0.146, thigh 0.245, shank 0.246; shoulder 0.818 - hip 0.530 = 0.288).
+SEGMENT_SHARE_OF_HEIGHT: dict[tuple[str, str], float] = {
+    ("shoulder", "elbow"): 0.186, ("elbow", "wrist"): 0.146, ("hip", "knee"): 0.245,
+    ("knee", "ankle"): 0.246, ("shoulder", "hip"): 0.288}
+APPEARANCE_REGIONS: dict[str, tuple[str, ...]] = {
+    "torso": ("left_shoulder", "right_shoulder", "right_hip", "left_hip"),
+    "thighs": ("left_hip", "right_hip", "right_knee", "left_knee")}
+HIST_BINS = (18, 8)          # hue, saturation
+REGION_SHRINK = 0.8          # region corners pulled towards their centre
+
+
+def skeleton_height_px(uv: np.ndarray | None, conf: np.ndarray | None, min_conf: float = 0.5) -> float | None:
+    """Standing height in px implied by the limb segments seen (uv [23, 2], conf [23]); None if fewer than 2."""
+    from tools.skeleton import JOINT_INDEX
+    if uv is None or conf is None:
+        return None
+    estimates = []
+    for (a, b), share in SEGMENT_SHARE_OF_HEIGHT.items():
+        lengths = [float(np.linalg.norm(uv[JOINT_INDEX[f"{s}_{a}"]] - uv[JOINT_INDEX[f"{s}_{b}"]]))
+                   for s in ("left", "right")
+                   if conf[JOINT_INDEX[f"{s}_{a}"]] >= min_conf and conf[JOINT_INDEX[f"{s}_{b}"]] >= min_conf]
+        lengths = [v for v in lengths if np.isfinite(v)]
+        if lengths:
+            estimates.append(max(lengths) / share)
+    return float(np.median(estimates)) if len(estimates) >= 2 else None
+
+
+def appearance_histograms(frame: np.ndarray, det: PersonDetection, min_conf: float = 0.5) -> dict[str, np.ndarray]:
+    """{region: H-S histogram [18 * 8] float32, sum 1} of the regions of `det` whose corners are seen,
+    from the upright RGB uint8 frame [H, W, 3] the detection came from."""
+    import cv2
+
+    from tools.skeleton import JOINT_INDEX
+    out: dict[str, np.ndarray] = {}
+    if det.uv is None or det.conf is None:
+        return out
+    height, width = frame.shape[:2]
+    for region, names in APPEARANCE_REGIONS.items():
+        idx = [JOINT_INDEX[n] for n in names]
+        pts = np.asarray(det.uv[idx], dtype=np.float64)
+        if (det.conf[idx] < min_conf).any() or not np.isfinite(pts).all():
+            continue
+        centre = pts.mean(axis=0)
+        pts = centre + (pts - centre) * REGION_SHRINK
+        x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int), (width, height))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        sub = np.ascontiguousarray(frame[y0:y1, x0:x1])
+        mask = np.zeros(sub.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(pts - (x0, y0)).astype(np.int32)], 255)
+        if not mask.any():
+            continue
+        hsv = cv2.cvtColor(sub, cv2.COLOR_RGB2HSV)
+        hist = cv2.calcHist([hsv], [0, 1], mask, list(HIST_BINS), [0, 180, 0, 256]).ravel()
+        if hist.sum() > 0:
+            out[region] = (hist / hist.sum()).astype(np.float32)
+    return out
+
+
+def mean_appearance(histograms: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray]:
+    """Region-wise mean of several detections' histograms (regions nobody has are left out)."""
+    out: dict[str, np.ndarray] = {}
+    for region in APPEARANCE_REGIONS:
+        seen = [h[region] for h in histograms if h and region in h]
+        if seen:
+            out[region] = np.mean(seen, axis=0).astype(np.float32)
+    return out
+
+
+def appearance_distance(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray] | None) -> float | None:
+    """Mean Bhattacharyya distance over the regions both have (0 = same colours, 1 = none shared); None if none."""
+    import cv2
+    if not a or not b:
+        return None
+    shared = [r for r in a if r in b]
+    if not shared:
+        return None
+    return float(np.mean([cv2.compareHist(np.asarray(a[r], np.float32), np.asarray(b[r], np.float32),
+                                          cv2.HISTCMP_BHATTACHARYYA) for r in shared]))
 
 
 # ----- MediaPipe detect-and-mask ------------------------------------------

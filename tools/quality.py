@@ -189,6 +189,11 @@ def selection_problems(selection: dict | None, th: QualityThresholds | None = No
     if repaired:
         notes.append(f"the skeleton strayed to another person {repaired} time(s); {blanked} frame(s) were left "
                      "out and it was put back on the athlete")
+    for ev in selection.get("reacquired") or []:
+        if ev.get("strength") == "strong":   # weak links are already problems (tools.athlete)
+            lost = ev.get("lost_frames") or ["?", "?"]
+            notes.append(f"the athlete was re-found after {float(ev.get('gap_s', 0)):.1f} s out of sight "
+                         f"(frames {lost[0]}-{lost[1]}): {ev.get('evidence', 'same place, size and clothing')}")
     absent = selection.get("athlete_absent_share")
     if absent is not None and float(absent) > 1 - th.min_athlete_share:
         problems.append(f"athlete out of frame for {100 * float(absent):.0f}% of the clip: "
@@ -205,7 +210,7 @@ def _selection_summary(selection: dict | None) -> dict | None:
         return None
     keep = ("method", "mode", "athlete_track_id", "ambiguous", "people_found", "identity_switches_detected",
             "identity_switches_repaired", "frames_blanked", "frames_athlete_absent", "athlete_absent_share",
-            "share_on_athlete", "athlete_box_xywh", "athlete_point_xy", "keyframe", "candidates")
+            "share_on_athlete", "athlete_box_xywh", "athlete_point_xy", "keyframe", "candidates", "reacquired")
     return {k: selection[k] for k in keep if k in selection}
 
 

@@ -8,7 +8,15 @@
    or by a speed limit (`max_speed_heights_s`) and a size-change limit. A track
    unseen for more than `max_gap_s` ends. Boxes are interpolated linearly
    between a track's keyframes and held for one keyframe interval at its ends.
-2. tools.athlete chooses the athlete's track (box, point or automatic).
+2. tools.athlete chooses the athlete's track (box, point or automatic), then
+   re-acquires the athlete after a gap the tracker does not bridge (hidden
+   behind something, a flip, lying down): later tracks that appear within
+   reach of where the athlete was last seen, with the athlete's limb-length
+   body size whatever the posture, and that no other person's track explains
+   better, are joined to the athlete's track (tools.athlete.reacquire_athlete;
+   clothing colours, measured on every keyframe detection, decide whether the
+   link is strong or a review problem). Every link and refusal goes into
+   meta["selection"]["reacquired"] / ["reacquire_refused"].
 3. The athlete's per-frame skeleton:
    - one person ever found: full-frame MediaPipe video mode, exactly as before,
      then the identity check below after the fact: frames whose skeleton is
@@ -28,7 +36,8 @@
      (conf 0, NaN) and the graph re-seeded. Switches detected / repaired,
      frames blanked and the share of frames on the athlete go into
      PoseResult.meta["selection"].
-   Frames where the athlete's track is absent (out of frame) are blanked.
+   Frames where the athlete's track is absent (out of frame) are blanked; the
+   jump test restarts after such a gap (the athlete may come back crouched).
 With the YOLO backend every frame is a keyframe: YOLO's own multi-person
 boxes and keypoints are tracked and the athlete's track gives the keypoints.
 """
@@ -143,7 +152,8 @@ def link_tracks(detections: dict[int, list[PersonDetection]], fps: float,
 def box_series(track: Track, n_frames: int, fps: float, hold_frames: int,
                config: TrackConfig | None = None) -> np.ndarray:
     """[T, 4] the track's box per frame: linear between keyframes <= max_gap_s apart, held `hold_frames`
-    before its first and after its last keyframe; NaN where the person is absent."""
+    before its first and after its last keyframe, and on both sides of a longer gap (a re-acquired athlete);
+    NaN where the person is absent."""
     cfg = config or TrackConfig()
     out = np.full((n_frames, 4), np.nan)
     frames, boxes = np.asarray(track.frames), track.boxes
@@ -154,6 +164,11 @@ def box_series(track: Track, n_frames: int, fps: float, hold_frames: int,
             g = frames[k + 1]
             w = (np.arange(f, min(g, n_frames)) - f)[:, None] / (g - f)
             out[f:min(g, n_frames)] = (1 - w) * b + w * boxes[k + 1]
+        elif k + 1 < len(frames):
+            g = int(frames[k + 1])
+            mid = (f + 1 + g) // 2
+            out[f + 1:min(f + 1 + hold_frames, mid, n_frames)] = b
+            out[max(g - hold_frames, mid):min(g, n_frames)] = boxes[k + 1]
     first, last = int(frames[0]), int(frames[-1])
     out[max(0, first - hold_frames):first] = boxes[0]
     out[last + 1:min(n_frames, last + 1 + hold_frames)] = boxes[-1]
@@ -237,6 +252,11 @@ class IdentityCheck:
                 return False
         return True
 
+    def absent(self, t: int) -> None:
+        """Record frame t as one without the athlete; the jump test restarts after the gap."""
+        self.stats.frames_athlete_absent += 1
+        self._last_ok = None
+
     def accept(self, t: int, uv: np.ndarray, conf: np.ndarray) -> None:
         """Record frame t as on the athlete."""
         st = self.stats
@@ -270,7 +290,7 @@ def blank_off_athlete(uv: np.ndarray, conf: np.ndarray, athlete_boxes: np.ndarra
     for t in range(len(uv)):
         absent = not np.isfinite(check.athlete[t]).all()
         if absent:
-            check.stats.frames_athlete_absent += 1
+            check.absent(t)
         if not (conf[t] > 0).any():
             continue
         if absent or not check.plausible(t, uv[t], conf[t]):
@@ -323,7 +343,7 @@ class AthleteFollower:
                 win = crop_window(self.athlete, t, half, self.cfg.crop_margin) \
                     if np.isfinite(self.athlete[t]).all() else None
                 if win is None:
-                    st.frames_athlete_absent += 1
+                    self.check.absent(t)
                     graph = _close(graph)
                     continue
                 x0, y0, side = win
@@ -404,7 +424,7 @@ def track_athlete(video_path: str | Path, backend: str = "mediapipe", weights: s
     """The athlete's PoseResult from a video, with the tracks, the choice and the identity checks in
     meta["selection"]. `athlete_box` (x, y, w, h px) / `athlete_point` (x, y px) refer to video frame
     `keyframe` (0 = the first frame), in upright pixels."""
-    from tools.people import MediaPipePeopleDetector
+    from tools.people import MediaPipePeopleDetector, appearance_histograms
     from tools.pose import PoseResult, get_backend
     from tools.video import iter_frames, probe_video
 
@@ -423,15 +443,16 @@ def track_athlete(video_path: str | Path, backend: str = "mediapipe", weights: s
     for i, frame in enumerate(frames()):
         n_frames, image_size, last = i + 1, (frame.shape[1], frame.shape[0]), frame
         if i % interval == 0:
-            detections[i] = detector.detect(frame)
+            detections[i] = _with_appearance(frame, detector.detect(frame), appearance_histograms)
     if last is not None and (n_frames - 1) not in detections:
-        detections[n_frames - 1] = detector.detect(last)
+        detections[n_frames - 1] = _with_appearance(last, detector.detect(last), appearance_histograms)
     if n_frames == 0:
         raise InputError(f"no frames could be decoded from {video_path}; re-export the clip as H.264 mp4")
     _check_inside(athlete_box, athlete_point, image_size)
     timings["detect_s"] = time.perf_counter() - t0
-    tracks, series, people, choice = _choose(detections, n_frames, fps, interval, hint, cfg)
-    selection = _selection_header(choice, hint, keyframe, detector.config(), interval, detections, people, tracks, cfg)
+    tracks, series, people, choice, reacq = _choose(detections, n_frames, fps, interval, hint, cfg)
+    selection = _selection_header(choice, hint, keyframe, detector.config(), interval, detections, people, tracks, cfg,
+                                  reacq)
     t1 = time.perf_counter()
     stats, extra = None, 0
     if len(people) <= 1 or choice.track_id is None:
@@ -495,14 +516,33 @@ def track_athlete(video_path: str | Path, backend: str = "mediapipe", weights: s
     return result
 
 
+def _with_appearance(frame: np.ndarray, dets: list[PersonDetection], histograms) -> list[PersonDetection]:
+    """The detections with their clothing-colour histograms (tools.people.appearance_histograms) filled in."""
+    for d in dets:
+        d.appearance = histograms(frame, d)
+    return dets
+
+
 def _choose(detections: dict, n_frames: int, fps: float, hold: int, hint: dict, cfg: TrackConfig):
-    """Tracks, their box series, the people among them (seen on enough keyframes) and the athlete choice."""
-    from tools.athlete import choose_athlete
+    """Tracks, their box series, the people among them (seen on enough keyframes), the athlete choice and the
+    re-acquisition record. Tracks re-acquired as the athlete are joined into the athlete's track (same id) and
+    leave the track, series and people lists."""
+    from tools.athlete import choose_athlete, reacquire_athlete
     tracks = link_tracks(detections, fps, cfg)
     series = {t.track_id: box_series(t, n_frames, fps, hold, cfg) for t in tracks}
     people = [t for t in tracks if len(t.frames) >= cfg.min_track_keyframes] or tracks
     choice = choose_athlete(people, series, n_frames, **hint)
-    return tracks, series, people, choice
+    if choice.track_id is None:
+        return tracks, series, people, choice, None
+    reacq = reacquire_athlete(tracks, choice.track_id, fps, candidate_ids=[t.track_id for t in people])
+    if reacq.merged_track_ids:
+        gone = set(reacq.merged_track_ids)
+        swap = lambda ts: [reacq.track if t.track_id == choice.track_id else t  # noqa: E731
+                           for t in ts if t.track_id not in gone]
+        tracks, people = swap(tracks), swap(people)
+        series = {k: v for k, v in series.items() if k not in gone}
+        series[choice.track_id] = box_series(reacq.track, n_frames, fps, hold, cfg)
+    return tracks, series, people, choice, reacq
 
 
 def _detect_more(frames: Iterable[np.ndarray], wanted: list[int], detector, detections: dict,
@@ -533,10 +573,17 @@ def _body_height(choice) -> float:
 
 
 def _selection_header(choice, hint: dict, keyframe: int, detector_cfg: dict, interval: int, detections: dict,
-                      people: list, tracks: list, cfg: TrackConfig) -> dict:
+                      people: list, tracks: list, cfg: TrackConfig, reacq=None) -> dict:
+    merged = set(reacq.merged_track_ids) if reacq is not None else set()
+    candidates = [dict(c, reacquired_as_athlete=True) if c["track_id"] in merged else c for c in choice.candidates]
     return {
         "method": choice.method, "athlete_track_id": choice.track_id, "ambiguous": choice.ambiguous,
-        "problems": list(choice.problems), "candidates": choice.candidates,
+        "problems": list(choice.problems) + (list(reacq.problems) if reacq is not None else []),
+        "candidates": candidates,
+        "reacquired": list(reacq.events) if reacq is not None else [],
+        "reacquired_track_ids": sorted(merged),
+        "reacquire_refused": list(reacq.refused[:10]) if reacq is not None else [],
+        "reacquire_settings": reacq.config if reacq is not None else None,
         "athlete_box_xywh": [float(v) for v in hint["athlete_box"]] if hint["athlete_box"] is not None else None,
         "athlete_point_xy": [float(v) for v in hint["athlete_point"]] if hint["athlete_point"] is not None else None,
         "keyframe": int(keyframe), "detector": detector_cfg, "keyframe_interval_frames": interval,
@@ -570,9 +617,9 @@ def _track_yolo(yolo, frames, fps: float, hint: dict, cfg: TrackConfig, keyframe
     _check_inside(hint["athlete_box"], hint["athlete_point"], image_size)
     detections = {i: d for i, d in enumerate(per_frame)}
     hold = max(1, int(round(cfg.keyframe_interval_s * fps)))
-    tracks, series, people, choice = _choose(detections, n_frames, fps, hold, hint, cfg)
+    tracks, series, people, choice, reacq = _choose(detections, n_frames, fps, hold, hint, cfg)
     selection = _selection_header(choice, hint, keyframe, {"detector": "yolo-pose (every frame)"}, 1, detections,
-                                  people, tracks, cfg)
+                                  people, tracks, cfg, reacq)
     uv, conf, _ = empty_arrays(n_frames, with_world=False)
     athlete = next((t for t in people if t.track_id == choice.track_id), None)
     if athlete is not None:
