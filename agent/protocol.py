@@ -39,7 +39,8 @@ class ScreenRequest:
     athlete_box: list[float] | None = None     # x, y, w, h px on video frame `athlete_keyframe` (drawn or SAM 3)
     athlete_point: list[float] | None = None   # x, y px on that frame (a click in the app)
     athlete_keyframe: int = 0                  # video frame the box / point refers to (0 = first)
-    athlete_selector: str = ""                 # "" = the tracker's own choice; "sam3" = SAM 3 mask on the keyframe
+    athlete_selector: str = ""                 # "" = track everyone; "sam3" = SAM 3 mask on the keyframe;
+                                               # "off" = follow one person (nobody else in frame)
     sam3_checkpoint: str = ""                  # local sam3.pt for athlete_selector "sam3"
     criteria_file: str = ""
     max_duration_s: float = 120.0
@@ -98,7 +99,7 @@ def _athlete_hint(r: ScreenRequest, s: dict | None = None) -> dict:
                 hint["keyframe"] = int(sam3["keyframe_index"])
             return hint
         return {**hint, **_athlete_hint(r)}
-    hint: dict = {}
+    hint: dict = {"select": "off"} if r.athlete_selector == "off" else {}
     if r.athlete_box:
         hint["athlete_box"] = [float(v) for v in r.athlete_box]
     if r.athlete_point:

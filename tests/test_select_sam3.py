@@ -130,3 +130,14 @@ def test_brains_are_offered_sam3_only_when_the_physio_chose_it():
     plain = ScreenRequest(source="clip.mp4", test="deep_squat", run_dir="run")
     assert "select_athlete_sam3" not in offered_tools(plain) and "estimate_pose" in offered_tools(plain)
     assert "select_athlete_sam3" in offered_tools(_request())
+
+
+def test_selector_off_follows_one_person_and_refuses_a_box(capsys, tmp_path):
+    from agent.app_support import DEMO_CLIP
+    from agent.cli import main
+    req = ScreenRequest(source="clip.mp4", test="deep_squat", run_dir="run", athlete_selector="off")
+    step, args = next_call(req, {"check_video": {}})
+    assert step.tool == "estimate_pose" and args["select"] == "off"
+    rc = main(["screen", str(DEMO_CLIP), "--test", "deep_squat", "--out", str(tmp_path / "run"),
+               "--athlete-selector", "off", "--athlete-box", "10,10,100,200"])
+    assert rc == 2 and "drop one of them" in capsys.readouterr().err
