@@ -9,7 +9,8 @@ from tools.people import (PersonDetection, appearance_distance, appearance_histo
                           skeleton_height_px, square_tiles)
 from tools.skeleton import JOINT_INDEX as JI
 from tools.skeleton import JOINTS
-from tools.track import TrackConfig, _choose, blank_off_athlete, box_series, keyframe_indices, link_tracks
+from tools.follow import blank_off_athlete
+from tools.track import TrackConfig, _choose, box_series, keyframe_indices, link_tracks
 
 FPS = 30.0
 # A standing figure, joint offsets from the hip centre in body heights (x right, y down).
