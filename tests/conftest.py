@@ -1,6 +1,8 @@
 """Shared fixtures: paths to optional real footage, and a private FormScout home per test session."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,14 @@ def sports2d_clip() -> Path:
     if not clip.is_file():
         pytest.skip("real footage ../shared/data/sports2d_demo.mp4 is not present on this machine")
     return clip
+
+
+def pytest_configure(config):
+    """Module- and session-scoped fixtures run before the per-test home below: give them an empty home too,
+    so nothing in the suite reads or writes the user's ~/.formscout (their library would change the runs)."""
+    home = Path(tempfile.mkdtemp(prefix="formscout_test_home_"))
+    os.environ["FORMSCOUT_HOME"] = str(home)
+    os.environ["FORMSCOUT_DB"] = str(home / "formscout.duckdb")
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,9 @@ from tests.skeleton_factory import squat_clip
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trace")
     npz = squat_clip(depth_deg=15, trunk_deg=30, tibia_deg=35).save(tmp / "sq.npz")
-    # use_stgcn=False: the five core steps, whether or not an ST-GCN checkpoint is installed
+    # the five core steps, whether or not an ST-GCN checkpoint or a clip library is installed on this machine
     screen(ScreenRequest(source=str(npz), test="deep_squat", run_dir=str(tmp / "run"), athlete_id="ATH-1",
-                         use_stgcn=False))
+                         use_stgcn=False, use_retrieval=False))
     return tmp / "run"
 
 
