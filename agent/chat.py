@@ -64,7 +64,8 @@ SCORE_RE = re.compile(r"\b(?:an?|score[sd]?(?:\s+(?:of|was|is))?|scored|got|gets
 OUTSIDE_RE = re.compile(r"\b(injur\w*|diagnos\w*|prescri\w*|treat\w*|rehab\w*|surgery|medication|return to play|"
                         r"contract|salary|weather|diet|eat|sleep|predict\w*)\b", re.I)
 ABOUT_SCREEN_RE = re.compile(r"\b(why|score\w*|criteri\w*|fail\w*|pass\w*|frame|angle|measur\w*|threshold|review|"
-                             r"flag\w*|confiden\w*|similar|passage|rubric|decid\w*|what happened|explain)\b", re.I)
+                             r"flag\w*|confiden\w*|similar|passage|rubric|decid\w*|what happened|explain|"
+                             r"athlete|person|people|who|someone|somebody)\b", re.I)
 DISCLAIMER = "Screening aid, not a diagnosis: the physio decides."
 NUMBER_RE = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?(?![\w\-])")
 
@@ -130,6 +131,7 @@ class Answer:
     passages_source: str = ""
     neighbours: list | None = None
     neighbours_note: str = ""
+    athlete_selection: dict | None = None        # who was scored, when others were in frame (estimate_pose)
     notes: list = field(default_factory=list)
     phrased_by: str = "rules"
     phrasing_rejected: list = field(default_factory=list)
@@ -236,8 +238,50 @@ def explain_run(doc: dict, q: Question, trace_path: str | Path | None = None) ->
                                                                          "the run did not search for similar clips")
     if q.side and test not in BILATERAL:
         a.notes.append(f"{test.replace('_', ' ')} is scored once, not per side")
+    a.athlete_selection = _selection_facts(_step_result(doc, "estimate_pose"))
     a.text = render_text(a)
     return a
+
+
+def _selection_facts(pose: dict | None) -> dict | None:
+    """How the athlete was told apart from other people in frame (None when nobody else ever was)."""
+    sel = (pose or {}).get("selection") or {}
+    switches = int(sel.get("identity_switches_detected") or 0)
+    relinks = sel.get("reacquired") or []
+    if int(sel.get("people_found") or 0) <= 1 and not switches and not relinks:
+        return None
+    return {"method": sel.get("method"), "people_found": int(sel.get("people_found") or 0),
+            "athlete_track_id": sel.get("athlete_track_id"), "ambiguous": bool(sel.get("ambiguous")),
+            "candidates": [{"track_id": c.get("track_id"), "score": c.get("score")}
+                           for c in sel.get("candidates") or []],
+            "identity_switches_detected": switches,
+            "identity_switches_repaired": int(sel.get("identity_switches_repaired") or 0),
+            "frames_blanked": int(sel.get("frames_blanked") or 0),
+            "reacquired": [{k: r.get(k) for k in ("frame", "gap_s", "strength")} for r in relinks]}
+
+
+_CHOSEN_BY = {"box": "the box drawn around the athlete", "point": "the point clicked on the athlete",
+              "auto": "the movement (the person doing the test)"}
+
+
+def _selection_line(sel: dict) -> str:
+    parts = []
+    if sel["people_found"] > 1:
+        cands = ", ".join(f"track {c['track_id']} {_fmt(c['score'])}" for c in sel["candidates"]
+                          if c.get("score") is not None)
+        who = (f"{sel['people_found']} people were in frame; the athlete (track {sel['athlete_track_id']}) was "
+               f"chosen by {_CHOSEN_BY.get(sel['method'], str(sel['method']))}")
+        parts.append(who + (f" (candidate scores: {cands})" if cands and sel["method"] == "auto" else ""))
+        if sel["ambiguous"]:
+            parts.append("two people were nearly equally likely, so the physio must confirm who was scored")
+    if sel["identity_switches_detected"]:
+        parts.append(f"the skeleton strayed to someone else {sel['identity_switches_detected']} time(s), "
+                     f"{sel['identity_switches_repaired']} repaired; {sel['frames_blanked']} frame(s) were left out "
+                     "rather than scored on the wrong body")
+    for r in sel["reacquired"]:
+        parts.append(f"the athlete was re-found at frame {r['frame']} after {_fmt(r['gap_s'])} s out of sight "
+                     f"({r['strength']} evidence)")
+    return "Who was scored: " + "; ".join(parts) + "."
 
 
 def _u(c: dict) -> str:
@@ -286,6 +330,8 @@ def render_text(a: Answer) -> str:
     if a.unjudged_criteria:
         lines.append("Not judged: " + "; ".join(f"{c['id']} ({c.get('reason') or 'not measured'})"
                                                  for c in a.unjudged_criteria) + ".")
+    if a.athlete_selection:
+        lines.append(_selection_line(a.athlete_selection))
     if a.review and a.review_reasons:
         lines.append("Why review: " + "; ".join(a.review_reasons) + ".")
     if a.passages:

@@ -1,6 +1,7 @@
 """Physio chat: question parsing, grounding check, brain phrasing accepted or refused, `formscout ask`."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,30 @@ def test_ask_worded_by_a_remote_brain_is_checked(squat_run, capsys):
     finally:
         good.close()
         bad.close()
+
+
+# ----- who was scored, when others were in frame ---------------------------------------------------------------
+TRACES = Path(__file__).resolve().parents[1] / "traces"
+
+
+@pytest.mark.parametrize("run, says", [
+    ("crowd_two_athletes_auto", ["2 people were in frame", "chosen by the movement", "track 1 0.591",
+                                 "physio must confirm who was scored"]),
+    ("crowd_two_athletes_box", ["2 people were in frame", "chosen by the box drawn around the athlete"]),
+    ("crowd_crossing_front", ["strayed to someone else 1 time(s), 1 repaired; 13 frame(s) were left out"]),
+])
+def test_the_answer_says_who_was_scored_from_the_trace(run, says):
+    from agent.chat import ask, ungrounded_numbers
+    from agent.trace import load_trace
+    a = ask("who was scored? were there other people?", run=TRACES / run)
+    assert a.status == "answered"
+    line = next(x for x in a.text.splitlines() if x.startswith("Who was scored:"))
+    for phrase in says:
+        assert phrase in line
+    assert ungrounded_numbers(line, load_trace(TRACES / run / "trace.json")) == []
+
+
+def test_no_who_was_scored_line_when_the_athlete_was_alone():
+    from agent.chat import ask
+    a = ask("why this score?", run=TRACES / "demo_deep_squat")
+    assert a.athlete_selection is None and "Who was scored" not in a.text
