@@ -215,7 +215,7 @@ def explain_run(doc: dict, q: Question, trace_path: str | Path | None = None) ->
                            f"({check.problems[0]}); I will not answer from an altered record. "
                            "Re-run the screen or use the original trace.", run=info)
     v = doc["verdict"]
-    test, side = info["test"], info["side"]
+    test = info["test"]
     criteria = [_criterion(c) for c in v.get("criteria", [])]
     deciding = next((c for c in criteria if c["id"] == v.get("deciding_criterion")), None)
     a = Answer(status="answered", question=q.to_dict(), run=info, score=v.get("score"),

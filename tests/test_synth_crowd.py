@@ -145,7 +145,7 @@ def test_same_seed_same_clip_other_seed_other_clip():
     def frames(seed):
         sc = crowd.build_scene("crossing_front", seed=seed, size=(80, 60))
         return [rgb for _, rgb, _ in crowd.render_scene(sc, [0, sc.keyframe])], sc.people[0].motion.joints
-    (a, ja), (b, jb), (c, jc) = frames(5), frames(5), frames(6)
+    (a, ja), (b, jb), (_, jc) = frames(5), frames(5), frames(6)
     assert all(np.array_equal(x, y) for x, y in zip(a, b)) and np.array_equal(ja, jb)
     assert not np.array_equal(ja[: len(jc)], jc[: len(ja)])
 
