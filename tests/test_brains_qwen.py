@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("transformers")
-
 from agent.brains.qwen_vl import QwenVLBrain  # noqa: E402
 from agent.brains.vlm_base import SYSTEM_PROMPT  # noqa: E402
 from agent.protocol import ScreenRequest  # noqa: E402
@@ -155,8 +153,6 @@ def test_one_agent_step_goes_through_processor_and_generate(brain, monkeypatch, 
 
     from agent.steps import check_video
     from agent.toolbox import CallLog, make_tools
-    if not DEMO_CLIP.is_file():
-        pytest.skip("bundled demo clip missing")
     info = check_video(str(DEMO_CLIP))
     request = ScreenRequest(source=str(DEMO_CLIP), test="deep_squat", run_dir=str(tmp_path))
     calls = [{"id": "call_0000_0", "type": "function",

@@ -200,8 +200,6 @@ def test_keyframes_go_as_image_urls_after_check_video(server, tmp_path):
 
     from agent.steps import check_video
     from agent.toolbox import CallLog, make_tools
-    if not DEMO_CLIP.is_file():
-        pytest.skip("bundled demo clip missing")
     info = check_video(str(DEMO_CLIP))
     request = ScreenRequest(source=str(DEMO_CLIP), test="deep_squat", run_dir=str(tmp_path))
     calls = [{"id": "call_0", "type": "function",

@@ -22,8 +22,6 @@ SET_DIR = Path(__file__).resolve().parents[1] / "traces" / "question_set"
 QUESTIONS_FILE = SET_DIR / "questions.json"
 BILATERAL = {"hurdle_step", "inline_lunge", "shoulder_mobility", "active_straight_leg_raise", "rotary_stability"}
 
-pytestmark = pytest.mark.skipif(not QUESTIONS_FILE.is_file(), reason="traces/question_set not built "
-                                "(python -m tests.chat_corpus traces/question_set)")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The DuckDB catalog: where it lives, versioned migrations, runs, compaction."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -236,7 +236,6 @@ def test_parallel_workers_give_the_same_library(tmp_path, toy, monkeypatch):
 
 
 def test_cli_indexes_the_knowledge_passages(tmp_path, capsys):
-    pytest.importorskip("knowledge.passages")
     db = str(tmp_path / "k.duckdb")
     assert main(["index", "add", "--passages", "--db", db, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

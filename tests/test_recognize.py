@@ -1,11 +1,9 @@
 """Test recognition by rules: each of the seven tests is recognised from its skeleton, mismatches are worded."""
 import pytest
 
-pytest.importorskip("tools.synth.rotary")
-
-from tools.rubric import BILATERAL, TESTS  # noqa: E402
-from tools.rubric.recognize import MATCH, mismatch_reason, ramp, recognize_test  # noqa: E402
-from tools.synth.library import make_sample, truth_skeleton  # noqa: E402
+from tools.rubric import BILATERAL, TESTS
+from tools.rubric.recognize import MATCH, mismatch_reason, ramp, recognize_test
+from tools.synth.library import make_sample, truth_skeleton
 
 
 @pytest.mark.parametrize("test", TESTS)

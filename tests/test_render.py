@@ -64,7 +64,7 @@ def test_props_are_visible():
 
 
 def test_render_video_writes_a_decodable_clip(tmp_path):
-    av = pytest.importorskip("av")
+    import av
     s = make_sample("hurdle_step", seed=3, side="R")
     short = replace(s, motion=Motion(s.motion.joints[:6], s.motion.spine_mid[:6], s.motion.fps, s.motion.props))
     cam = auto_camera(short, "front", width=160, height=120)
@@ -79,7 +79,7 @@ def test_render_video_writes_a_decodable_clip(tmp_path):
 
 
 def test_mediapipe_finds_the_mannequin():
-    mp = pytest.importorskip("mediapipe")
+    import mediapipe as mp
     s = make_sample("deep_squat", seed=7, score=3)
     cam = auto_camera(s, "45", width=320, height=240)
     r = Renderer(cam, s.athlete, s.motion)

@@ -35,7 +35,6 @@ def test_pain_scores_zero_and_keeps_the_measurement():
 
 
 def test_clearing_pain_is_recorded_against_the_test_it_clears():
-    pytest.importorskip("tools.synth.shoulder")
     from tests.test_rubric_synth_tests import ATHLETE_M, clip
     from tools.synth.shoulder import ShoulderMobilityKnobs
     skel = clip("shoulder_mobility", ShoulderMobilityKnobs(fist_gap_hand_lengths=0.5))
@@ -77,7 +76,6 @@ def test_every_result_is_json_ready_with_versions():
 
 
 def test_a_mislabelled_clip_is_caught():
-    pytest.importorskip("tools.synth.lunge")
     from tests.test_rubric_synth_tests import clip
     from tools.synth.lunge import InlineLungeKnobs
     lunge = clip("inline_lunge", InlineLungeKnobs())

@@ -37,7 +37,6 @@ def test_grid_search_moves_a_threshold_to_where_the_physio_draws_the_line():
 
 
 def test_fit_criteria_cli_on_labelled_synthetic_clips(tmp_path, capsys):
-    pytest.importorskip("tools.synth.hurdle")
     from tools.synth.body import make_athlete
     from tools.synth.library import auto_camera, make_sample, truth_skeleton
     clips_dir = tmp_path / "clips"

@@ -3,11 +3,9 @@ whose fault knobs are set by hand (tools.synth): each knob fails the criterion i
 import numpy as np
 import pytest
 
-pytest.importorskip("tools.synth.rotary")
-
-from tools.synth.body import make_athlete  # noqa: E402
-from tools.synth.library import auto_camera, make_sample, truth_skeleton  # noqa: E402
-from tools.rubric import score_test  # noqa: E402
+from tools.synth.body import make_athlete
+from tools.synth.library import auto_camera, make_sample, truth_skeleton
+from tools.rubric import score_test
 
 ATHLETE_M = make_athlete(np.random.default_rng(3), index=3, sex="male", variation=0.0)
 ATHLETE_F = make_athlete(np.random.default_rng(4), index=4, sex="female", variation=0.0)

@@ -118,7 +118,6 @@ def test_best_repetition_counts_and_errors_are_kept():
 
 
 def test_session_cli_scores_a_synthetic_screen(tmp_path, capsys):
-    pytest.importorskip("tools.synth.rotary")
     from tools.report.synth_session import make_synthetic_session
     manifest = make_synthetic_session(tmp_path / "clips", seed=5, sex="female",
                                       clearing_pain_tests=("trunk_stability_pushup",))

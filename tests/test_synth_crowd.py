@@ -113,7 +113,7 @@ def test_crossing_behind_never_hides_the_athlete():
 
 
 def test_clip_files_truth_boxes_and_skeleton(tmp_path):
-    av = pytest.importorskip("av")
+    import av
     summary = crowd.make_crowd_clip(tmp_path, "bystander", seed=2, size=SMALL)
     t = np.load(tmp_path / "truth.npz")
     T = summary["n_frames"]

@@ -27,7 +27,6 @@ def library(tmp_path_factory) -> Path:
 
 
 def test_stgcn_checkpoint_path_is_the_one_infer_loads():
-    pytest.importorskip("torch")
     from tools.stgcn.infer import DEFAULT_CHECKPOINT
     assert STGCN_CHECKPOINT == DEFAULT_CHECKPOINT
 
@@ -86,7 +85,7 @@ def test_a_runs_only_catalog_does_not_switch_retrieval_on(tmp_path, monkeypatch)
 @pytest.fixture
 def random_stgcn_checkpoint(tmp_path, monkeypatch) -> Path:
     """A random-weight ST-GCN checkpoint in the committed format, put where the protocol looks for it."""
-    torch = pytest.importorskip("torch")
+    import torch
     from dataclasses import asdict
 
     import tools.stgcn.infer as infer

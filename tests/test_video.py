@@ -11,7 +11,6 @@ import pytest
 from tools.errors import InputError
 from tools.video import VideoInfo, VideoLimits, iter_frames, probe_video, read_frame, write_video
 
-DEMO = Path("/work/shared/data/sports2d_demo.mp4")
 
 
 def _frames(n: int, w: int = 64, h: int = 48, seed: int = 0, noise: float = 40.0) -> list[np.ndarray]:
@@ -261,13 +260,12 @@ def test_rotated_clips_come_out_upright(tmp_path, rotation):
 
 
 # ----------------------------------------------------------------- real footage
-@pytest.mark.skipif(not DEMO.exists(), reason="real demo clip not present")
-def test_real_demo_clip_probe():
-    info = probe_video(DEMO)
+def test_real_demo_clip_probe(sports2d_clip):
+    info = probe_video(sports2d_clip)
     assert (info.n_frames, info.width, info.height, info.rotation_deg) == (230, 1768, 994, 0)
     assert info.fps == pytest.approx(30.0)
     assert info.duration_s == pytest.approx(230 / 30, abs=0.05)
-    assert read_frame(DEMO, 185).shape == (994, 1768, 3)  # seeks to the keyframe at 180
+    assert read_frame(sports2d_clip, 185).shape == (994, 1768, 3)  # seeks to the keyframe at 180
 
 
 def test_raw_h264_stream_without_timestamps_probes_and_reads(tmp_path):
