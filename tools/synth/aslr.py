@@ -77,9 +77,7 @@ def generate(athlete: Athlete, knobs: ActiveStraightLegRaiseKnobs, rng: np.rando
         Phase("finish", rng.uniform(0.4, 0.6), 0, 0),
     ], fps)
     T = len(level)
-    s = level[:, None]
     scale = athlete.height_m / 1.75
-    b = rig.BOARD_2X6_HEIGHT_M
     hip_y = 0.10 * athlete.girth * scale
     mid_hip = np.array([0.0, hip_y, 0.0]) + sway(rng, T, fps, 0.002) * np.array([1.0, 0.2, 1.0])
     hip_l, hip_r = mid_hip + rig.X * athlete.hip_half_width_m, mid_hip - rig.X * athlete.hip_half_width_m
@@ -124,17 +122,8 @@ def generate(athlete: Athlete, knobs: ActiveStraightLegRaiseKnobs, rng: np.rando
     foot_fwd = rig.unit(foot_fwd + 0.25 * leg_dir)
     foot_l = rig.foot_from_ankle(ankle_l, foot_fwd, -leg_dir, athlete)
 
-    parts = {
-        **{n: v for n, v in head.items() if n != "head_centre"},
-        "left_shoulder": sh["left_shoulder"], "right_shoulder": sh["right_shoulder"],
-        "left_elbow": arms["left"]["elbow"], "right_elbow": arms["right"]["elbow"],
-        "left_wrist": arms["left"]["wrist"], "right_wrist": arms["right"]["wrist"],
-        "left_hand": arms["left"]["hand"], "right_hand": arms["right"]["hand"],
-        "left_hip": hip_l, "right_hip": hip_r, "left_knee": knee_l, "right_knee": knee_r,
-        "left_ankle": ankle_l, "right_ankle": ankle_r,
-        "left_heel": foot_l["heel"], "right_heel": foot_r["heel"],
-        "left_toe": foot_l["toe"], "right_toe": foot_r["toe"],
-    }
+    parts = rig.body_parts(head, sh, arms["left"], arms["right"], dict(foot_l, hip=hip_l, knee=knee_l, ankle=ankle_l),
+                           dict(foot_r, hip=hip_r, knee=knee_r, ankle=ankle_r))
     z_mid = z_asis + MID_THIGH_FRACTION * (z_knee - z_asis)
     dowel_x = -athlete.hip_half_width_m - 0.16
     props = [

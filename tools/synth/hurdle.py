@@ -213,17 +213,8 @@ def generate(athlete: Athlete, knobs: HurdleStepKnobs, rng: np.random.Generator,
     arm_l = rig.arm_to(sh["left_shoulder"], centre + axis * grip, np.array([0.3, -1.0, -0.3]), athlete)
     arm_r = rig.arm_to(sh["right_shoulder"], centre - axis * grip, np.array([-0.3, -1.0, -0.3]), athlete)
 
-    parts = {
-        **{n: v for n, v in head.items() if n != "head_centre"},
-        "left_shoulder": sh["left_shoulder"], "right_shoulder": sh["right_shoulder"],
-        "left_elbow": arm_l["elbow"], "right_elbow": arm_r["elbow"],
-        "left_wrist": arm_l["wrist"], "right_wrist": arm_r["wrist"],
-        "left_hand": arm_l["hand"], "right_hand": arm_r["hand"],
-        "left_hip": hip_l, "right_hip": hip_r, "left_knee": knee_l, "right_knee": knee_r,
-        "left_ankle": ankle_l, "right_ankle": ankle_r,
-        "left_heel": foot_l["heel"], "right_heel": foot_r["heel"],
-        "left_toe": foot_l["toe"], "right_toe": foot_r["toe"],
-    }
+    parts = rig.body_parts(head, sh, arm_l, arm_r, dict(foot_l, hip=hip_l, knee=knee_l, ankle=ankle_l),
+                           dict(foot_r, hip=hip_r, knee=knee_r, ankle=ankle_r))
     events = {n: int(v) for n, v in events.items()}
     events["highest_lift"] = top
     props = [Capsule.dowel(0.5 * (arm_l["hand"] + arm_r["hand"]), rig.unit(arm_l["hand"] - arm_r["hand"]))]

@@ -184,17 +184,9 @@ def generate(athlete: Athlete, knobs: InlineLungeKnobs, rng: np.random.Generator
     arm_r = rig.arm_to(sh["right_shoulder"], grip_top, rig.unit(np.array([-0.6, 1.0, 0.2])), athlete)
     arm_l = rig.arm_to(sh["left_shoulder"], grip_low, rig.unit(np.array([0.8, -0.3, -0.5])), athlete)
 
-    parts = {
-        **{n: v for n, v in head.items() if n != "head_centre"},
-        "left_shoulder": sh["left_shoulder"], "right_shoulder": sh["right_shoulder"],
-        "left_elbow": arm_l["elbow"], "right_elbow": arm_r["elbow"],
-        "left_wrist": arm_l["wrist"], "right_wrist": arm_r["wrist"],
-        "left_hand": arm_l["hand"], "right_hand": arm_r["hand"],
-        "left_hip": hip_l, "right_hip": hip_r, "left_knee": knee_l, "right_knee": knee_r,
-        "left_ankle": ankle_l, "right_ankle": ankle_r,
-        "left_heel": np.broadcast_to(front["heel"], (T, 3)), "right_heel": back_foot["heel"],
-        "left_toe": np.broadcast_to(front["toe"], (T, 3)), "right_toe": back_foot["toe"],
-    }
+    front_foot = {j: np.broadcast_to(front[j], (T, 3)) for j in ("heel", "toe")}
+    parts = rig.body_parts(head, sh, arm_l, arm_r, dict(front_foot, hip=hip_l, knee=knee_l, ankle=ankle_l),
+                           dict(heel=back_foot["heel"], toe=back_foot["toe"], hip=hip_r, knee=knee_r, ankle=ankle_r))
     board_len = tibia + 2 * L + 0.3
     props = [Capsule("dowel", np.stack([dowel_lo, dowel_hi], axis=1), 0.0125, Capsule.dowel(np.zeros(3), rig.X).rgb),
              Box.board_2x6(centre_xz=(0.0, board_len / 2 - L - 0.15), along="z", length_m=board_len)]

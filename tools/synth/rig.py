@@ -166,6 +166,17 @@ class Motion:
                       props=[p.mirrored() for p in self.props], events=dict(self.events))
 
 
+def body_parts(head: dict, shoulders: dict, arm_l: dict, arm_r: dict, leg_l: dict, leg_r: dict) -> dict:
+    """Named joints of a whole body for `assemble`: the head's joints, both shoulders, each arm's elbow /
+    wrist / hand and each leg's hip / knee / ankle / heel / toe (each [T, 3] or [3])."""
+    parts = {n: v for n, v in head.items() if n != "head_centre"}
+    parts.update(left_shoulder=shoulders["left_shoulder"], right_shoulder=shoulders["right_shoulder"])
+    for side, arm, leg in (("left", arm_l, leg_l), ("right", arm_r, leg_r)):
+        parts.update({f"{side}_{j}": arm[j] for j in ("elbow", "wrist", "hand")})
+        parts.update({f"{side}_{j}": leg[j] for j in ("hip", "knee", "ankle", "heel", "toe")})
+    return parts
+
+
 def assemble(parts: dict[str, np.ndarray], n_frames: int) -> np.ndarray:
     """Stack named joint arrays ([T, 3] or [3]) into the canonical [T, 23, 3] order."""
     out = np.full((n_frames, len(JOINTS), 3), np.nan)

@@ -110,16 +110,7 @@ def generate(athlete: Athlete, knobs: ShoulderMobilityKnobs, rng: np.random.Gene
     arm_l = rig.arm_to(sh["left_shoulder"], hand_l, pole_top, athlete)
     arm_r = rig.arm_to(sh["right_shoulder"], hand_r, pole_bot, athlete)
 
-    parts = {
-        **{n: v for n, v in head.items() if n != "head_centre"},
-        "left_shoulder": sh["left_shoulder"], "right_shoulder": sh["right_shoulder"],
-        "left_elbow": arm_l["elbow"], "right_elbow": arm_r["elbow"],
-        "left_wrist": arm_l["wrist"], "right_wrist": arm_r["wrist"],
-        "left_hand": arm_l["hand"], "right_hand": arm_r["hand"],
-        "left_hip": hip_l, "right_hip": hip_r, "left_knee": knee_l, "right_knee": knee_r,
-        "left_ankle": ankle_l, "right_ankle": ankle_r,
-        "left_heel": feet["left"]["heel"], "right_heel": feet["right"]["heel"],
-        "left_toe": feet["left"]["toe"], "right_toe": feet["right"]["toe"],
-    }
+    parts = rig.body_parts(head, sh, arm_l, arm_r, dict(feet["left"], hip=hip_l, knee=knee_l, ankle=ankle_l),
+                           dict(feet["right"], hip=hip_r, knee=knee_r, ankle=ankle_r))
     return rig.Motion(joints=rig.assemble(parts, T), spine_mid=sh["spine_mid"], fps=fps, props=[],
                       events={n: int(v) for n, v in events.items()})
