@@ -16,7 +16,6 @@ nothing is added: fix the CSV and run it again.
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +26,7 @@ import numpy as np
 from tools.errors import InputError
 # the field parsers are shared with tools/evaluate/labels.py (formscout eval/train), so the catalog and
 # the evaluation accept exactly the same test names, sides, scores and yes/no values
-from tools.evaluate.labels import normalise_side, normalise_test, parse_bool, parse_score
+from tools.evaluate.labels import normalise_side, normalise_test, parse_bool, parse_score, read_csv_table
 
 __all__ = ["REQUIRED_COLUMNS", "LabelRow", "Refusal", "read_labels", "check_id", "resolve_clip_file",
            "check_readable", "check_skeleton_file", "normalise_side", "normalise_test", "parse_bool", "parse_score"]
@@ -161,14 +160,7 @@ def read_labels(csv_path: str | Path, clips_dir: str | Path | None = None,
         raise InputError(f"labels file not found: {csv_path}")
     if clips is not None and not clips.is_dir():
         raise InputError(f"--clips {clips} is not a folder")
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            raw_rows = [({(k or "").strip(): (v if isinstance(v, str) else "") for k, v in r.items()},
-                         reader.line_num) for r in reader]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{csv_path} is not a readable UTF-8 CSV ({exc})") from exc
+    header, raw_rows = read_csv_table(csv_path)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(f"{csv_path}: missing column(s) {', '.join(missing)}; the header needs "

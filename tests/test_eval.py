@@ -95,6 +95,20 @@ def _write(path, rows, header=("clip_id", "athlete_id", "date", "test_name", "si
     return path
 
 
+def test_a_note_over_two_lines_and_a_stray_cell_keep_the_file_line_numbers(tmp_path):
+    header = ("clip_id", "athlete_id", "date", "test_name", "side", "score", "pain", "compensation_notes")
+    p = _write(tmp_path / "l.csv", [
+        ["c1", "A", "2026-01-01", "deep_squat", "NA", "2", "false", "heels rise\nand trunk leans"],
+        ["c2", "A", "2026-01-01", "deep_squat", "NA", "2", "false", "", "stray cell"],
+        ["c3", "A", "2026-01-01", "overhead_press", "NA", "2", "false", ""],
+    ], header=header)
+    with pytest.raises(InputError) as err:
+        read_labels(p)
+    msg = str(err.value)
+    assert "line 5 (clip c3): unknown test 'overhead_press'" in msg     # the note spans lines 2-3
+    assert "c2" not in msg                                               # a cell past the header is ignored
+
+
 def test_labels_report_every_bad_row(tmp_path):
     p = _write(tmp_path / "l.csv", [
         ["c1", "A", "2026-01-01", "deep_squat", "NA", "2", "false"],

@@ -119,19 +119,31 @@ def _summarise(problems: list[str]) -> str:
     return shown + more
 
 
+def read_csv_table(path: str | Path) -> tuple[list[str], list[tuple[dict[str, str], int]]]:
+    """The header (names stripped) and every row as ({column: text}, line number in the file) of a UTF-8
+    CSV, the one reader of label files (evaluation here, the clip library in index.labels).
+
+    The line number is the file's (a quoted field may span lines); cells beyond the header read as "".
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = [(c or "").strip() for c in (reader.fieldnames or [])]
+            rows = [({(k or "").strip(): (v if isinstance(v, str) else "") for k, v in r.items()}, reader.line_num)
+                    for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path} is not a readable UTF-8 CSV ({exc}); save it as 'CSV UTF-8' and try again") from exc
+    return columns, rows
+
+
 def read_labels(csv_path: str | Path) -> list[LabelRow]:
     """Read and validate a labels CSV. Raises InputError naming every bad row."""
     path = Path(csv_path)
     if not path.is_file():
         raise InputError(f"labels file not found: {path}. Give the CSV the physios filled in "
                          f"(columns: {', '.join(REQUIRED_COLUMNS)}, ...)")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            columns = [c.strip() for c in (reader.fieldnames or [])]
-            raw = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read labels file {path}: {exc}") from exc
+    columns, table = read_csv_table(path)
+    raw = [({k: v.strip() for k, v in r.items()}, line) for r, line in table]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise InputError(f"{path.name} lacks column(s) {missing}; it has {columns}. "
@@ -141,7 +153,7 @@ def read_labels(csv_path: str | Path) -> list[LabelRow]:
     rows: list[LabelRow] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for line, r in enumerate(raw, start=2):   # line 1 is the header
+    for r, line in raw:
         where = f"{path.name} line {line} (clip {r.get('clip_id') or '?'})"
         n_before = len(problems)
         clip_id = r["clip_id"]
