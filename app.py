@@ -3,10 +3,10 @@
     python app.py [--host 127.0.0.1] [--port 7860] [--data DIR] [--max-upload-mb 200]
 
 A thin Gradio layer over agent/ and index/: every score, measurement and
-answer on the page comes from `agent.screening.screen`, the session
-scorecard, `agent.chat`, the trace and the catalog; this file only lays them
+answer on the page comes from `agent.screening.run.screen`, the session
+scorecard, `agent.chat.answer`, the trace and the catalog; this file only lays them
 out. Plain helpers (upload checks, the data folder, tables) live in
-agent/app_support.py.
+agent/app/support.py.
 
 Safety: binds 127.0.0.1 unless --host says otherwise; a login is required
 when FORMSCOUT_APP_USER and FORMSCOUT_APP_PASSWORD are set; uploads are
@@ -27,14 +27,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.app_support import (CRITERIA_HEADERS, DISCLAIMER, SCORECARD_HEADERS, SIMILAR_HEADERS, TEST_LABELS,
+from agent.app.support import (CRITERIA_HEADERS, DISCLAIMER, SCORECARD_HEADERS, SIMILAR_HEADERS, TEST_LABELS,
                                AppLimits, AppPaths, ScreenForm, add_summary_markdown, ask_about, athlete_history,
                                athlete_pick_frame, check_athlete_id, mark_athlete_point, criteria_rows, esc, list_runs, public_message, publish_run,
                                run_screening, run_session, scorecard_markdown, scorecard_rows, search_library,
                                similar_rows,
                                stage_demo_session, stage_library_upload, stage_session_upload, verdict_markdown,
                                verify_run)
-from tools.errors import InputError
+from tools.core.errors import InputError
 
 log = logging.getLogger("formscout.app")
 
@@ -70,7 +70,7 @@ def _bug(what: str) -> str:
 # ----- Screen tab --------------------------------------------------------------------------------------------------
 def _screen_tab(cfg: AppConfig, current):
     import gradio as gr
-    from tools.rubric import BILATERAL, TESTS
+    from tools.scoring.rubric import BILATERAL, TESTS
 
     gr.Markdown("Film one test, upload it, choose the test, and screen it. Pain is what the athlete reports: "
                 "it always gives 0.")
@@ -389,8 +389,8 @@ def _traces_tab(cfg: AppConfig):
 # ----- Library tab ---------------------------------------------------------------------------------------------
 def _library_tab(cfg: AppConfig):
     import gradio as gr
-    from index.library import Library
-    from tools.rubric import TESTS
+    from index.library.api import Library
+    from tools.scoring.rubric import TESTS
 
     stats_md = gr.Markdown("", elem_id="library_stats")
 

@@ -4,9 +4,9 @@
 
 Input: a canonical skeleton .npz (a hand-built deep squat), so pose estimation
 does not dominate. Three ways to run the same protocol on it:
-  direct    the agent/steps.py functions called in protocol order (agent.protocol.next_call
+  direct    the agent/screening/steps.py functions called in protocol order (agent.screening.protocol.next_call
             gives the same arguments), nothing else;
-  protocol  `agent.screening.screen` with the protocol brain: one smolagents ToolCallingAgent run,
+  protocol  `agent.screening.run.screen` with the protocol brain: one smolagents ToolCallingAgent run,
             StepTools with JSON results, hash-chained trace, verdict.json;
   text      the same run through the VLM brains' text path (chat building, <tool_call> parsing)
             with a scripted brain that writes the protocol's calls (tests/brain_fakes.py): the
@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 
 def direct(npz: str, run_dir: Path) -> dict:
-    from agent.protocol import ScreenRequest, next_call
-    from agent.steps import STEP_FUNCTIONS, optional_steps_unavailable
+    from agent.screening.protocol import ScreenRequest, next_call
+    from agent.screening.steps import STEP_FUNCTIONS, optional_steps_unavailable
     request = ScreenRequest(source=npz, test="deep_squat", run_dir=str(run_dir))
     request.extra = {"skip": optional_steps_unavailable()}
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -60,8 +60,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="formscout_bench_agent_"))
     os.environ["FORMSCOUT_HOME"] = str(tmp / "home")          # no library: the optional steps are skipped
     os.environ["FORMSCOUT_DB"] = str(tmp / "home" / "none.duckdb")
-    from agent.protocol import ScreenRequest
-    from agent.screening import screen
+    from agent.screening.protocol import ScreenRequest
+    from agent.screening.run import screen
     from tests.brain_fakes import ScriptedBrain
     from tests.skeleton_factory import squat_clip
 

@@ -10,7 +10,7 @@ fresh FormScout home (empty library) shared by all of them:
   cli:       `formscout screen CLIP --test T` as a subprocess, wall clock
              (includes starting Python and importing MediaPipe/torch, which
              the app pays once at start);
-  in-process: agent.screening.screen() called directly in a warm process
+  in-process: agent.screening.run.screen() called directly in a warm process
              (what both wrap).
 Runs are interleaved (cli, app, in-process, cli, ...) after one warm-up of
 the app and of the in-process path, so a busy machine slows all three alike.
@@ -83,15 +83,15 @@ def app_once(browser, url: str, clip: Path) -> tuple[float, str]:
 
 def cli_once(clip: Path, test: str, env: dict, out: Path) -> tuple[float, str]:
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "agent.cli", "screen", str(clip), "--test", test, "--out", str(out)],
+    res = subprocess.run([sys.executable, "-m", "agent.cli.main", "screen", str(clip), "--test", test, "--out", str(out)],
                          cwd=str(REPO), env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     return dt, (res.stdout.splitlines()[0] if res.stdout else f"exit {res.returncode}: {res.stderr[-200:]}")
 
 
 def in_process_once(clip: Path, test: str, out: Path) -> tuple[float, str]:
-    from agent.protocol import ScreenRequest
-    from agent.screening import screen
+    from agent.screening.protocol import ScreenRequest
+    from agent.screening.run import screen
     t0 = time.perf_counter()
     v = screen(ScreenRequest(source=str(clip), test=test, run_dir=str(out)))
     return time.perf_counter() - t0, f"score {v['score']}"

@@ -13,14 +13,14 @@ Phases
                  (validation, hashing, copy, angles + embedding, DuckDB + FAISS
                  commit), batch size 128.
   add_video      s/clip of the same path from a real video (pose + 3D lift),
-                 when tools.pose/tools.lift3d and ../shared/data/sports2d_demo.mp4 exist.
+                 when tools.pose.backends/tools.geometry.lift3d and ../shared/data/sports2d_demo.mp4 exist.
   search_N       latency of `Library.search_clips(vector, ...)` over N catalog
                  clips with random unit vectors of the kinematic embedder's
                  dimension: unfiltered, and filtered to one test and side (the
                  catalog query for the allowed ids is included). Also the time
                  to embed a query skeleton.
-  quality        held-out retrieval on the synthetic library (index.demo clip
-                 source: tools.synth where it has the test, else index.toy_clips):
+  quality        held-out retrieval on the synthetic library (index.library.demo clip
+                 source: tools.synth where it has the test, else index.library.toy_clips):
                  share of top-5 neighbours with the same test (unfiltered
                  search) and with the same score (search filtered to the
                  clip's test and side), next to the chance rate.
@@ -77,8 +77,8 @@ def _timed(fn, items) -> dict:
 
 # ----- phases (each runs in a child process) -------------------------------------------------
 def phase_add_skeletons(n_per_test: int, workers: int = 1) -> dict:
-    from index.library import Library
-    from index.toy_clips import write_toy_library
+    from index.library.api import Library
+    from index.library.toy_clips import write_toy_library
     with tempfile.TemporaryDirectory() as tmp:
         labels = write_toy_library(Path(tmp) / "clips", per_test=n_per_test, seed=1)
         n = sum(1 for _ in open(labels)) - 1
@@ -102,14 +102,14 @@ def phase_add_skeletons(n_per_test: int, workers: int = 1) -> dict:
 def phase_add_video(n_clips: int) -> dict:
     clip = REPO.parent / "shared" / "data" / "sports2d_demo.mp4"
     try:
-        import tools.lift3d  # noqa: F401
-        import tools.pose  # noqa: F401
+        import tools.geometry.lift3d  # noqa: F401
+        import tools.pose.backends  # noqa: F401
     except ImportError as exc:
         return {"skipped": f"pose tools not importable: {exc}"}
     if not clip.is_file():
         return {"skipped": f"{clip} not present"}
-    from index.library import Library
-    from tools.video import probe_video
+    from index.library.api import Library
+    from tools.video.clip import probe_video
     info = probe_video(clip)
     with tempfile.TemporaryDirectory() as tmp:
         clips = Path(tmp) / "clips"
@@ -131,9 +131,9 @@ def phase_add_video(n_clips: int) -> dict:
 
 def _fill_catalog(lib, n: int, rng: np.random.Generator) -> None:
     """n catalog clips (random labels) with random unit vectors, committed like an add."""
-    from index.catalog import ClipRecord, utc_now
-    from index.store import VectorStore
-    from tools.rubric import BILATERAL, TESTS
+    from index.storage.catalog import ClipRecord, utc_now
+    from index.storage.vectors import VectorStore
+    from tools.scoring.rubric import BILATERAL, TESTS
     emb = lib.motion_embedder
     keys = np.asarray(lib.catalog.next_keys(n), dtype=np.int64)
     tests = rng.integers(0, len(TESTS), n)
@@ -162,8 +162,8 @@ def _fill_catalog(lib, n: int, rng: np.random.Generator) -> None:
 
 
 def phase_search(n: int, queries: int) -> dict:
-    from index.library import Library
-    from index.toy_clips import toy_clip
+    from index.library.api import Library
+    from index.library.toy_clips import toy_clip
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         with Library(Path(tmp) / "lib.duckdb") as lib:
@@ -191,8 +191,8 @@ def phase_search(n: int, queries: int) -> dict:
 
 
 def phase_quality(n_per_test: int, n_query_per_test: int) -> dict:
-    from index.demo import write_demo_clips
-    from index.library import Library
+    from index.library.demo import write_demo_clips
+    from index.library.api import Library
     with tempfile.TemporaryDirectory() as tmp:
         lib_labels = write_demo_clips(Path(tmp) / "lib", n_per_test, seed=1)
         query_labels = write_demo_clips(Path(tmp) / "query", n_query_per_test, seed=2)  # other athletes
@@ -200,7 +200,7 @@ def phase_quality(n_per_test: int, n_query_per_test: int) -> dict:
         queries = list(csv.DictReader(open(query_labels)))
         sources = {}
         for r in csv.DictReader(open(lib_labels)):
-            sources[r["test_name"]] = "tools.synth" if "tools.synth" in r["compensation_notes"] else "index.toy_clips"
+            sources[r["test_name"]] = "tools.synth" if "tools.synth" in r["compensation_notes"] else "index.library.toy_clips"
         with Library(Path(tmp) / "lib.duckdb") as lib:
             lib.add_labels(lib_labels, Path(tmp) / "lib")
             scores = [c.score for c in lib.catalog.all_clips()]

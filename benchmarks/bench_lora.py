@@ -24,7 +24,7 @@ input, not the model), athletes are shuffled, the first athletes giving 20
 scored clips form the fine-tune set and the next `--heldout-athletes`
 athletes the held-out set. Scored on the held-out athletes only:
 - base: the committed checkpoint as is;
-- LoRA (selected): tools.stgcn.train.finetune_lora with the default
+- LoRA (selected): tools.scoring.stgcn.train.finetune_lora with the default
   LoraSettings (last block + score head, early-stopped on inner-validation
   athletes of the fine-tune set), used whatever its guard says;
 - LoRA (guarded): what the user gets: the adapter if its guard adopted it,
@@ -51,12 +51,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.evaluate.labels import read_labels, resolve_clips  # noqa: E402
-from tools.evaluate.stats import agreement  # noqa: E402
-from tools.rubric import BILATERAL  # noqa: E402
-from tools.skeleton import Skeleton  # noqa: E402
-from tools.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer  # noqa: E402
-from tools.stgcn.train import LoraSettings, TrainConfig, finetune_lora, load_checkpoint  # noqa: E402
+from tools.core.labels import read_labels, resolve_clips  # noqa: E402
+from tools.core.stats import agreement  # noqa: E402
+from tools.scoring.rubric import BILATERAL  # noqa: E402
+from tools.core.skeleton import Skeleton  # noqa: E402
+from tools.scoring.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer  # noqa: E402
+from tools.scoring.stgcn.train import LoraSettings, TrainConfig, finetune_lora, load_checkpoint  # noqa: E402
 from tools.synth.library import LibraryConfig, generate_library  # noqa: E402
 
 log = logging.getLogger("bench_lora")

@@ -31,7 +31,7 @@ CACHE = REPO / "benchmarks" / ".cache"
 
 
 def make_clip(n_frames: int) -> Path:
-    from tools.video import iter_frames, write_video
+    from tools.video.clip import iter_frames, write_video
     path = CACHE / f"squat_1080p_{n_frames}f.mp4"
     if path.is_file():
         return path
@@ -43,7 +43,7 @@ def make_clip(n_frames: int) -> Path:
 
 
 def bench_mediapipe(clip: Path) -> dict:
-    from tools.pose import estimate_pose
+    from tools.pose.backends import estimate_pose
     t0 = time.perf_counter()
     pose = estimate_pose(clip, backend="mediapipe")
     dt = time.perf_counter() - t0
@@ -53,7 +53,7 @@ def bench_mediapipe(clip: Path) -> dict:
 
 def random_yolo_n_pose(tmp_dir: Path) -> Path:
     """yolo26n-pose with random weights (nc 1, 17 keypoints), built from the yaml shipped in ultralytics."""
-    from tools.pose_yolo import _import_yolo
+    from tools.pose.yolo_pose import _import_yolo
     YOLO, _ = _import_yolo()  # sets YOLO_OFFLINE and a private config dir before ultralytics loads
     import torch
     import ultralytics
@@ -69,7 +69,7 @@ def random_yolo_n_pose(tmp_dir: Path) -> Path:
 
 
 def bench_yolo(clip: Path) -> dict:
-    from tools.pose import estimate_pose
+    from tools.pose.backends import estimate_pose
     with tempfile.TemporaryDirectory() as tmp:
         weights = random_yolo_n_pose(Path(tmp))
         t0 = time.perf_counter()
@@ -82,7 +82,7 @@ def bench_yolo(clip: Path) -> dict:
 def bench_screen(clip: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", "screen", str(clip), "--test", "deep_squat",
+        proc = subprocess.run([sys.executable, "-m", "agent.cli.main", "screen", str(clip), "--test", "deep_squat",
                                "--out", tmp, "--json"], capture_output=True, text=True, cwd=REPO)
         dt = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -9,7 +9,7 @@ target score, 0 = pain now and then), takes the exact 3D skeleton seen from a
 camera (`--view`: 45 = oblique, judges every criterion; front / side show what
 the view gating leaves unjudged), optionally adds pose noise, prepares it the
 way the screening run does (fill gaps <= 0.2 s, Savitzky-Golay 0.2 s), and
-scores it with tools.rubric.score_test. Inputs are what a physio gives:
+scores it with tools.scoring.rubric.score_test. Inputs are what a physio gives:
 pain, heels on the board (deep squat), sex (push-up), measured hand length
 (shoulder mobility; `--estimate-hand-length` uses the forearm estimate); the
 side is NOT given (it is inferred, and the inference is checked).
@@ -44,9 +44,9 @@ from scipy.ndimage import gaussian_filter1d
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.errors import InputError  # noqa: E402
-from tools.rubric import BILATERAL, TESTS, score_test  # noqa: E402
-from tools.skeleton import JOINTS, Skeleton  # noqa: E402
+from tools.core.errors import InputError  # noqa: E402
+from tools.scoring.rubric import BILATERAL, TESTS, score_test  # noqa: E402
+from tools.core.skeleton import JOINTS, Skeleton  # noqa: E402
 
 EXTREMITIES = {j for j in JOINTS if j.split("_")[-1] in ("hand", "wrist", "heel", "toe", "ankle")}
 
@@ -77,7 +77,7 @@ def realistic_noise(skel: Skeleton, rng: np.random.Generator) -> Skeleton:
 
 
 def prepare(skel: Skeleton) -> Skeleton:
-    """As agent.steps.prepare_skeleton: fill gaps up to 0.2 s, smooth with a 0.2 s window."""
+    """As agent.screening.steps.prepare_skeleton: fill gaps up to 0.2 s, smooth with a 0.2 s window."""
     return skel.filled(max_gap_frames=max(1, int(round(0.2 * skel.fps)))).smoothed(window_s=0.2)
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_rubric_video.py [--n 2] [--tests ...] [--view 45] [--out DIR]
 
 For each test, renders `n` synthetic clips (tools.synth.render_video, held-out
-seeds, bilateral tests alternate L/R), runs `agent.screening.screen` on the
+seeds, bilateral tests alternate L/R), runs `agent.screening.run.screen` on the
 mp4 (pose backend MediaPipe, as `formscout screen` does) with the inputs a
 physio gives (pain, heels on the board, sex, hand length; side NOT given), and
 compares the verdict with the construction label. Prints per test: n, exact,
@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.protocol import ScreenRequest  # noqa: E402
-from agent.screening import screen  # noqa: E402
-from tools.errors import InputError  # noqa: E402
-from tools.rubric import BILATERAL, TESTS  # noqa: E402
+from agent.screening.protocol import ScreenRequest  # noqa: E402
+from agent.screening.run import screen  # noqa: E402
+from tools.core.errors import InputError  # noqa: E402
+from tools.scoring.rubric import BILATERAL, TESTS  # noqa: E402
 
 VIEWS = {"active_straight_leg_raise": "side", "trunk_stability_pushup": "side"}
 

@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tools.segment_sam3 import load_sam3, segment_athlete  # noqa: E402
+from tools.people.sam3_mask import load_sam3, segment_athlete  # noqa: E402
 
 
 def _timed(fn):

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_selection.py [--crowd /tmp/crowd] [--sports2d ../shared/data/sports2d_demo.mp4]
         [--methods plain,auto,box] [--yolo-random] [--json OUT.json]
 
-Methods (tools.pose.estimate_pose):
+Methods (tools.pose.backends.estimate_pose):
   plain  select="off": MediaPipe video mode alone (before tracking; follows one person, can jump)
   auto   select="auto": tiled detect-and-mask keyframes, tracks, the athlete chosen automatically
   box    as auto, with athlete_box = the athlete's true box on frame 0 (crowd truth / hand label)
@@ -18,7 +18,7 @@ Figures per clip and method:
                        person's true hip centre and not the athlete's: the skeleton on the wrong body
   switches_to_other    runs of such frames (how many times the skeleton went to someone else)
   blank_share          frames with the athlete visible but no skeleton
-  quality_jumps        identity jumps tools.quality finds on the lifted skeleton
+  quality_jumps        identity jumps tools.geometry.quality finds on the lifted skeleton
   caught / repaired    identity switches the tracker detected / repaired (meta["selection"])
   absent               share of frames the tracker reports the athlete absent (out of frame or out of sight)
   relinked             re-acquisitions of the athlete after a gap (meta["selection"]["reacquired"]),
@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.skeleton import JOINT_INDEX  # noqa: E402
+from tools.core.skeleton import JOINT_INDEX  # noqa: E402
 
 HIPS = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
 SCENARIOS = ("crossing_front", "crossing_behind", "two_athletes", "athlete_leaves", "bystander")
@@ -127,7 +127,7 @@ def score_sports2d(uv: np.ndarray, conf: np.ndarray) -> dict:
 
 
 def run_method(video: Path, method: str, athlete_box=None, yolo_weights: Path | None = None) -> tuple[object, float]:
-    from tools.pose import estimate_pose
+    from tools.pose.backends import estimate_pose
     t0 = time.perf_counter()
     if method == "plain":
         res = estimate_pose(video, select="off")
@@ -151,8 +151,8 @@ def _relinked(selection: dict) -> str | None:
 
 
 def quality_jumps(res, name: str) -> int:
-    from tools.lift3d import to_skeleton
-    from tools.quality import assess_quality
+    from tools.geometry.lift3d import to_skeleton
+    from tools.geometry.quality import assess_quality
     return assess_quality(to_skeleton(res, {"source": name})).identity_jumps
 
 
@@ -162,7 +162,7 @@ def random_yolo(tmp_dir: Path) -> Path:
     import ultralytics
     import yaml
 
-    from tools.pose_yolo import _import_yolo
+    from tools.pose.yolo_pose import _import_yolo
     YOLO, _ = _import_yolo()
     cfg = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg/models/26/yolo26-pose.yaml").read_text())
     cfg.update(nc=1, kpt_shape=[17, 3])

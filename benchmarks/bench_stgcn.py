@@ -5,7 +5,7 @@
                                              [--heldout LABELS.csv --heldout-clips DIR]
 
 Prints figures (never asserts on time). Without --data it times inference on
-toy clips (tests/test_stgcn_toydata.py) and skips the training timing.
+toy clips (tests/tools/scoring/test_stgcn_toydata.py) and skips the training timing.
 With --heldout it also scores those clips with the ST-GCN and with the rules
 and prints, per test, test recognition, exact agreement and quadratic kappa of
 each next to the other, and how often each is right when they disagree.
@@ -26,15 +26,15 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tools.skeleton import Skeleton  # noqa: E402
-from tools.stgcn.data import skeleton_to_input  # noqa: E402
-from tools.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer  # noqa: E402
-from tools.stgcn.model import count_parameters  # noqa: E402
+from tools.core.skeleton import Skeleton  # noqa: E402
+from tools.scoring.stgcn.data import skeleton_to_input  # noqa: E402
+from tools.scoring.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer  # noqa: E402
+from tools.scoring.stgcn.model import count_parameters  # noqa: E402
 
 
 def _skeletons(data: str | None, n: int) -> tuple[list[Skeleton], list]:
     if data:
-        from agent.commands.train import find_label_files, load_rows
+        from agent.cli.train import find_label_files, load_rows
         rows = load_rows(find_label_files(data), None, skip_missing=True)
         rng = np.random.default_rng(0)
         pick = rng.choice(len(rows), size=min(n, len(rows)), replace=False)
@@ -46,11 +46,11 @@ def _skeletons(data: str | None, n: int) -> tuple[list[Skeleton], list]:
 
 def compare_with_rules(labels: str, clips: str | None, checkpoint: str) -> dict:
     """Per test: ST-GCN and rules side by side on the same held-out clips, and their disagreements."""
-    from tools.evaluate.cv import cross_validate
-    from tools.evaluate.labels import read_labels, resolve_clips
-    from tools.evaluate.scorers import RulesScorer, STGCNEvalScorer
-    from tools.evaluate.stats import agreement
-    from tools.rubric import TESTS
+    from tools.study.cv import cross_validate
+    from tools.core.labels import read_labels, resolve_clips
+    from tools.study.scorers import RulesScorer, STGCNEvalScorer
+    from tools.core.stats import agreement
+    from tools.scoring.rubric import TESTS
     rows = resolve_clips(read_labels(labels), clips or Path(labels).parent, labels, on_missing="skip")
     st = cross_validate(rows, STGCNEvalScorer(checkpoint=checkpoint), "athlete").predictions
     ru = cross_validate(rows, RulesScorer(), "athlete").predictions
@@ -122,7 +122,7 @@ def main() -> int:
         "recorded_train_clips": scorer.meta.get("n_train"),
     }
     if rows:
-        from tools.stgcn.train import TrainConfig, pretrain
+        from tools.scoring.stgcn.train import TrainConfig, pretrain
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             res = pretrain(rows, Path(tmp) / "bench.pt", TrainConfig(epochs=args.epochs, threads=args.threads))

@@ -11,7 +11,7 @@ so on 2 cores two processes give about twice the per-CPU-second figure):
    frames where the athlete was found), median 2D keypoint error vs the
    projected truth (px, and % of the figure's height), and key-angle MAE
    (knee/hip flexion, trunk inclination) of the video skeleton
-   (tools.pose + tools.lift3d) against the truth (tools.truth.compare).
+   (tools.pose.backends + tools.geometry.lift3d) against the truth (tools.study.truth.compare).
 Everything runs on CPU; MediaPipe model_complexity=1 (shipped in the wheel).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.skeleton import JOINT_INDEX  # noqa: E402
+from tools.core.skeleton import JOINT_INDEX  # noqa: E402
 from tools.synth.criteria import BILATERAL, TESTS  # noqa: E402
 from tools.synth.library import auto_camera, make_sample, render_video, truth_skeleton  # noqa: E402
 from tools.synth.render import Renderer  # noqa: E402
@@ -64,9 +64,9 @@ def bench_render(size: tuple[int, int], n_frames: int) -> dict:
 
 
 def bench_video_path(test: str, view: str, size: tuple[int, int], seed: int) -> dict:
-    from tools.lift3d import to_skeleton
-    from tools.pose import estimate_pose
-    from tools.truth import compare
+    from tools.geometry.lift3d import to_skeleton
+    from tools.pose.backends import estimate_pose
+    from tools.study.truth import compare
 
     sample = make_sample(test, seed=seed, side="L" if test in BILATERAL else "NA")
     camera = auto_camera(sample, view, width=size[0], height=size[1])

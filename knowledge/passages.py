@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tools.errors import InputError
+from tools.core.errors import InputError
 
 RUBRIC_DIR = Path(__file__).resolve().parent / "rubric"
 TEST_NAMES = ("deep_squat", "hurdle_step", "inline_lunge", "shoulder_mobility",

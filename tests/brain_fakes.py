@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
-from agent.brains.protocol import REQUEST_RE
-from agent.brains.toolcall_parse import last_tool_results
-from agent.brains.vlm_base import ChatBrain
-from agent.protocol import ScreenRequest, next_call
+from agent.screening.brains.protocol import REQUEST_RE
+from agent.screening.brains.toolcall_parse import last_tool_results
+from agent.screening.brains.vlm_base import ChatBrain
+from agent.screening.protocol import ScreenRequest, next_call
 
 
 def request_from_chat(chat: list[dict]) -> ScreenRequest:

@@ -11,7 +11,7 @@ would frame it), screened with the protocol brain exactly as `formscout screen`
 does, and filed under one synthetic athlete. Only each run's trace.json is
 kept (the chat answers from traces alone). Deterministic: same seeds, same
 movements; run ids and times differ per build. The runs search a demo library
-of synthetic physio-scored clips (index.demo.seed_demo_library), so their
+of synthetic physio-scored clips (index.library.demo.seed_demo_library), so their
 traces hold neighbours and retrieved rubric passages.
 """
 from __future__ import annotations
@@ -43,8 +43,8 @@ def build_corpus(out_dir: str | Path, work_dir: str | Path | None = None) -> lis
     """Screen every run of RUNS; returns the trace files (out_dir/<name>/trace.json)."""
     import tempfile
 
-    from index.demo import seed_demo_library
-    from index.paths import DB_ENV
+    from index.library.demo import seed_demo_library
+    from index.storage.paths import DB_ENV
 
     out_dir = Path(out_dir)
     work = Path(work_dir or tempfile.mkdtemp(prefix="formscout_qset_"))
@@ -62,8 +62,8 @@ def build_corpus(out_dir: str | Path, work_dir: str | Path | None = None) -> lis
 
 
 def _screen_all(out_dir: Path, work: Path) -> list[Path]:
-    from agent.protocol import ScreenRequest
-    from agent.screening import screen
+    from agent.screening.protocol import ScreenRequest
+    from agent.screening.run import screen
     from tools.synth.library import auto_camera, make_sample, truth_skeleton
     traces = []
     for name, test, side, score, pain, seed in RUNS:
@@ -116,8 +116,8 @@ QUESTIONS = (
 
 def register(set_dir: str | Path, db: str | Path) -> None:
     """File every trace of the set under its athlete in the catalog at `db`."""
-    from agent.trace import load_trace
-    from index.library import record_run
+    from agent.trace.record import load_trace
+    from index.library.api import record_run
     for path in sorted(Path(set_dir).glob("*/trace.json")):
         doc = load_trace(path)
         v = doc["verdict"]
@@ -133,7 +133,7 @@ def _created(doc: dict):
 
 def ask_all(set_dir: str | Path, db: str | Path) -> list[dict]:
     """Every question of QUESTIONS asked against the set; the answers as dicts."""
-    from agent.chat import ask
+    from agent.chat.answer import ask
     out = []
     for qid, question, context, expected in QUESTIONS:
         run = str(Path(set_dir) / context["run"]) if "run" in context else None

@@ -2,7 +2,7 @@
 
 `squat_pose` places a symmetric figure in the world frame (metres, y up),
 facing +z, athlete's left at +x, with chosen trunk lean, tibia lean and
-thigh angle, so every angle in tools/angles.py has a closed-form answer:
+thigh angle, so every angle in tools/geometry/angles.py has a closed-form answer:
 knee flexion = 90 + phi + beta, hip flexion = 90 + alpha + phi,
 torso minus tibia = alpha - beta, hip below knee = phi.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.skeleton import JOINT_INDEX, JOINTS, Skeleton
+from tools.core.skeleton import JOINT_INDEX, JOINTS, Skeleton
 
 SHANK_M, THIGH_M, TRUNK_M = 0.42, 0.44, 0.50
 

@@ -11,7 +11,7 @@ Columns (header names, any order; case-insensitive):
   hand_length_m   shoulder mobility only: measured hand length in metres (blank = estimated)
 
 Every problem is collected and reported at once, naming the line and the field,
-so the sheet can be fixed in one pass (tools.errors.InputError).
+so the sheet can be fixed in one pass (tools.core.errors.InputError).
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tools.errors import InputError
-from tools.rubric import BILATERAL, CLEARING_TESTS, TESTS
+from tools.core.errors import InputError
+from tools.scoring.rubric import BILATERAL, CLEARING_TESTS, TESTS
 
 REQUIRED = ("clip", "test")
 KNOWN = ("clip", "test", "side", "pain", "clearing_pain", "heels_raised", "hand_length_m")

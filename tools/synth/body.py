@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tools.errors import InputError
+from tools.core.errors import InputError
 
 SYNTHETIC_ID_PREFIX = "SYN-"
 

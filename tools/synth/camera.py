@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tools.errors import InputError
+from tools.core.errors import InputError
 
 VIEWS = ("front", "side", "45", "back")
 

@@ -26,7 +26,7 @@ Files written by `make_crowd_clip(out_dir, ...)`:
   and not behind another person); athlete_visible_share [T]; athlete_pixels [T]; others_uv
   [P,T,23,2]; others_box_xyxy [P,T,4]; others_mask_box_xyxy [P,T,4]; others_pixels [P,T];
   others_role [P] str; fps; image_size (w, h); joints [23] str; scenario; seed; camera (JSON).
-- truth_skeleton.npz: the athlete's exact Skeleton (tools.skeleton format, with uv).
+- truth_skeleton.npz: the athlete's exact Skeleton (tools.core.skeleton format, with uv).
 """
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.errors import InputError
-from tools.skeleton import JOINT_INDEX, JOINTS
+from tools.core.errors import InputError
+from tools.core.skeleton import JOINT_INDEX, JOINTS
 from tools.synth import rig
 from tools.synth.body import Athlete, make_athlete, make_bystander
 from tools.synth.camera import VIEWS, Camera
@@ -490,7 +490,7 @@ def make_crowd_clip(out_dir: str | Path, scenario: str, test: str = "deep_squat"
 
     Deterministic for (scenario, test, seed, view, size, fps). Returns a JSON-friendly summary.
     """
-    from tools.video import write_video
+    from tools.video.clip import write_video
     scene = build_scene(scenario, test, seed, view, tuple(size), fps)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

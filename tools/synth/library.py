@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.errors import InputError
-from tools.skeleton import Skeleton
+from tools.core.errors import InputError
+from tools.core.skeleton import Skeleton
 from tools.synth.body import SYNTHETIC_ID_PREFIX, Athlete, make_athlete
 from tools.synth.camera import VIEWS, Camera, view_camera
 from tools.synth.criteria import BILATERAL, TESTS, Label
@@ -170,7 +170,7 @@ def truth_skeleton(sample: Sample, camera: Camera | None = None) -> Skeleton:
 def render_video(sample: Sample, camera: Camera, path: str | Path, crf: int = 23) -> Path:
     """Render the sample's clip from `camera` to an H.264 mp4 at `path`."""
     from tools.synth.render import Renderer
-    from tools.video import write_video
+    from tools.video.clip import write_video
     renderer = Renderer(camera, sample.athlete, sample.motion)
     log.info("render %s: %d frames %dx%d view=%s", sample.sample_id, sample.motion.n_frames,
              camera.width, camera.height, camera.view)

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tools.errors import InputError
-from tools.skeleton import JOINT_INDEX, JOINTS, MIRROR_INDEX, Skeleton
+from tools.core.errors import InputError
+from tools.core.skeleton import JOINT_INDEX, JOINTS, MIRROR_INDEX, Skeleton
 
 EXTREMITIES = tuple(JOINT_INDEX[n] for n in JOINTS if n.split("_")[-1] in ("wrist", "hand", "heel", "toe"))
 

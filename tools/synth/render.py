@@ -22,8 +22,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from tools.errors import InputError
-from tools.skeleton import JOINT_INDEX
+from tools.core.errors import InputError
+from tools.core.skeleton import JOINT_INDEX
 from tools.synth import props as P
 from tools.synth.body import Athlete
 from tools.synth.camera import Camera

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tools.skeleton import JOINT_INDEX, JOINTS, MIRROR_INDEX
+from tools.core.skeleton import JOINT_INDEX, JOINTS, MIRROR_INDEX
 from tools.synth.body import Athlete
 
 X = np.array([1.0, 0.0, 0.0])   # athlete's left

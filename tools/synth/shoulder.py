@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.errors import InputError
+from tools.core.errors import InputError
 from tools.synth import rig
 from tools.synth.body import Athlete
 from tools.synth.criteria import PAIN, Label

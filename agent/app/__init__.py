@@ -1,0 +1,1 @@
+"""What the Gradio app (app.py) needs beside its widgets: plain Python, tested without a browser."""

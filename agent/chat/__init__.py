@@ -1,0 +1,1 @@
+"""Physio chat: answers about a run, grounded in its trace."""

@@ -1,0 +1,43 @@
+"""`formscout ask "why a 2 on left hurdle step?" [--athlete ID | --run RUN_DIR_OR_TRACE] [--json]`.
+
+Answers from the run's trace (agent/chat/answer.py): the criterion that decided,
+measured value against threshold, deciding frame, rubric passage ids, similar
+physio-scored clips. Questions it cannot ground get a question back (exit 0;
+`status: clarify` in --json). With --brain qwen3-vl or remote the answer is
+re-worded by the model, kept only if every number it states is in the answer.
+"""
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("ask", help="ask about a screening run (\"why a 2 on left hurdle step?\")",
+                       description="Answer a physio's question from a run's trace, or ask back when it cannot be "
+                                   "grounded. Never invents a number.")
+    p.add_argument("question", help="the question, in quotes")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--athlete", default="", help="athlete id: use the latest run of that test and side")
+    who.add_argument("--run", default="", help="a run folder (with trace.json) or a trace file")
+    p.add_argument("--db", default="", help="catalog file (default: FORMSCOUT_DB or ~/.formscout)")
+    p.add_argument("--brain", default="protocol", help="protocol (default: plain wording), qwen3-vl or remote")
+    p.add_argument("--brain-model-path", default="", help="qwen3-vl: local checkpoint folder")
+    p.add_argument("--brain-url", default="", help="remote: OpenAI-compatible server URL")
+    p.add_argument("--brain-model", default="", help="remote: model name")
+    p.add_argument("--json", action="store_true", help="print the structured answer as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from agent.chat.answer import ask, phrase_with_brain
+    from agent.cli.screen import brain_options
+    options = brain_options(args)          # refuses --brain-* options that do not fit --brain
+    answer = ask(args.question, athlete_id=args.athlete or None, run=args.run or None, db=args.db or None)
+    if args.brain != "protocol" and answer.status == "answered":
+        from agent.screening.brains import make_brain
+        answer = phrase_with_brain(answer, make_brain(args.brain, **options))
+    if args.json:
+        print(json.dumps(answer.to_dict(), default=str))
+    else:
+        print(answer.text)
+    return 0

@@ -1,0 +1,81 @@
+"""The `formscout` command line.
+
+Each sub-command lives in agent/cli/<name>.py with `add_parser(subparsers)`
+and `run(args) -> int`; they are imported only when that command runs, so
+`formscout --help` stays fast. Bad input (tools.core.errors.InputError) becomes one
+clear line on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import warnings
+
+from tools.core.errors import InputError
+
+# command name -> module under agent.cli
+COMMANDS: dict[str, str] = {
+    "demo": "demo",
+    "screen": "screen",
+    "session": "session",
+    "synth": "synth",
+    "train": "train",
+    "eval": "evaluate",
+    "fit-criteria": "fit_criteria",
+    "index": "index",
+    "trace": "trace",
+    "ask": "ask",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="formscout",
+        description="FormScout: measures Functional Movement Screen clips and scores them 0-3 "
+                    "or flags them for physio review. A screening aid, not a diagnosis.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=f"(run `formscout {name} --help`)", add_help=False)
+            continue
+        try:
+            module = importlib.import_module(f"agent.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"agent.cli.{module_name}":
+                continue  # command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # MediaPipe's TFLite/absl start-up chatter and protobuf deprecation notes are not for the physio
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        warnings.filterwarnings("ignore", category=UserWarning, module="google.protobuf")
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"formscout {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("formscout: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

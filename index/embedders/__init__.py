@@ -1,0 +1,1 @@
+"""Embedders behind one interface: motion (skeleton), text (passages) and multimodal (keyframes + text)."""

@@ -1,0 +1,1 @@
+"""From keypoints to measurements: metric 3D lift, pose quality, the named joint angles."""

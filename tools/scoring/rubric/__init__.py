@@ -1,0 +1,215 @@
+"""The deterministic FMS rubric: every score names the criterion that decided it.
+
+`score_test(skel, test, ...)` measures the clip (tools.geometry.angles), judges each
+criterion of that test against knowledge/criteria.yaml, and returns a
+RubricResult: score 0-3 (or None), confidence from criterion margins, the
+deciding criterion and frame, and `review: true` with reasons when the rules
+cannot stand behind the score (low margin, wrong view, joints not seen, the
+clip does not look like the test asked for, a needed input missing).
+
+Pain reported by the athlete, during the test or during the clearing test that
+follows it (shoulder clearing after shoulder mobility, spinal extension after
+the push-up, spinal flexion after rotary stability), always gives 0; the tool
+never infers pain from video. Bilateral tests take a side; without one, the
+side is inferred from the motion and `side_inferred` says so.
+
+Rules per test live in one module each (deep_squat.py, hurdle_step.py, ...);
+rotary stability applies the original (pre-2023) version and says so in
+`test_version`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from tools.scoring.criteria import load_criteria
+from tools.core.errors import InputError
+from tools.scoring.rubric.common import Context, TestJudgement
+from tools.scoring.rubric.result import CriterionResult, RubricResult
+from tools.scoring.rubric.views import estimate_view
+from tools.core.skeleton import Skeleton
+
+log = logging.getLogger(__name__)
+
+TESTS: tuple[str, ...] = (
+    "deep_squat", "hurdle_step", "inline_lunge", "shoulder_mobility",
+    "active_straight_leg_raise", "trunk_stability_pushup", "rotary_stability",
+)
+BILATERAL: frozenset[str] = frozenset({"hurdle_step", "inline_lunge", "shoulder_mobility",
+                                       "active_straight_leg_raise", "rotary_stability"})
+# clearing test done right after a test; pain in it scores that test 0
+CLEARING_TESTS: dict[str, str] = {
+    "shoulder_mobility": "shoulder clearing test",
+    "trunk_stability_pushup": "spinal extension clearing test",
+    "rotary_stability": "spinal flexion clearing test",
+}
+SEXES = {"M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F"}
+RUBRIC_VERSION = "formscout-rubric-2"
+
+
+def check_test_and_side(test: str, side: str | None) -> str | None:
+    """Validate a test name and side; returns the side as 'L'/'R'/'NA' (None = infer later)."""
+    if test not in TESTS:
+        raise InputError(f"unknown test {test!r}; choose one of: {', '.join(TESTS)}")
+    if side is not None and str(side).strip() != "":
+        side = str(side).strip().upper()
+        side = {"LEFT": "L", "RIGHT": "R", "N/A": "NA"}.get(side, side)
+        if side not in ("L", "R", "NA"):
+            raise InputError(f"side must be L or R (got {side!r})")
+    else:
+        side = None
+    if test not in BILATERAL:
+        if side in ("L", "R"):
+            raise InputError(f"{test} is scored once, not per side: leave out --side")
+        return "NA"
+    if side == "NA":
+        raise InputError(f"{test} is scored per side: give --side L or R (or leave it out to detect it)")
+    return side
+
+
+def from_monocular_video(skel: Skeleton) -> bool:
+    """True for skeletons lifted from one camera's video by a pose backend (meta written by tools.geometry.lift3d)."""
+    return "pose" in skel.meta or skel.meta.get("backend") in ("mediapipe", "yolo")
+
+
+def check_sex(sex: str | None) -> str | None:
+    if sex is None or str(sex).strip() == "":
+        return None
+    key = str(sex).strip().upper()
+    if key not in SEXES:
+        raise InputError(f"sex must be M or F (got {sex!r}); it sets the push-up hand levels")
+    return SEXES[key]
+
+
+def check_hand_length(hand_length_m: float | None) -> float | None:
+    if hand_length_m is None:
+        return None
+    try:
+        value = float(hand_length_m)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"hand length must be a number of metres (got {hand_length_m!r})") from exc
+    if value <= 0:
+        return None
+    if not 0.10 <= value <= 0.30:
+        raise InputError(f"hand length {value} m is outside 0.10-0.30 m: give it in metres "
+                         "(wrist crease to middle fingertip, e.g. 0.19)")
+    return value
+
+
+def _pivotal_confidence(j: TestJudgement) -> tuple[float, CriterionResult | None]:
+    """Confidence from the margins of the criteria the score hangs on.
+
+    A criterion is pivotal when flipping its outcome alone changes the score;
+    the smallest scaled margin among them sets the confidence (0.5 at the
+    threshold, 1.0 a full `scale` away). When no single flip changes the score
+    (several clear failures), the clearest failure stands for it.
+    """
+    judged = [c for c in j.criteria if c.margin_scaled is not None and c.passed is not None]
+    if j.score is None or not judged:
+        return 0.0, None
+    base = {c.id: c.passed for c in j.criteria}
+    pivotal = []
+    for c in judged:
+        flipped = dict(base)
+        flipped[c.id] = not c.passed
+        if j.score_fn(flipped) != j.score:
+            pivotal.append(c)
+    if pivotal:
+        weakest = min(pivotal, key=lambda c: abs(c.margin_scaled))
+        return 0.5 + 0.5 * min(1.0, abs(weakest.margin_scaled)), weakest
+    failed = [c for c in judged if not c.passed]
+    if failed:
+        clearest = max(failed, key=lambda c: abs(c.margin_scaled))
+        return 0.5 + 0.5 * min(1.0, abs(clearest.margin_scaled)), clearest
+    return 1.0, None
+
+
+def _judge(test: str, skel: Skeleton, criteria: dict, view: str, ctx: Context) -> TestJudgement:
+    module = importlib.import_module(f"tools.scoring.rubric.{test}")
+    return module.judge(skel, criteria, view, ctx)
+
+
+def judge_clip(skel: Skeleton, test: str, side: str | None = None, *, heels_raised: bool | None = None,
+               sex: str | None = None, hand_length_m: float | None = None, criteria: dict | None = None,
+               criteria_file: str | None = None) -> TestJudgement:
+    """The rule module's raw judgement (criteria with values, score, scoring rule), without the
+    engine's pain/recognition/confidence layer; threshold fitting (tools.study.fit_criteria) re-uses it."""
+    side = check_test_and_side(test, side)
+    criteria = criteria if criteria is not None else load_criteria(criteria_file)
+    view, _ = estimate_view(skel)
+    ctx = Context(side=side, heels_raised=heels_raised, sex=check_sex(sex), hand_length_m=check_hand_length(hand_length_m))
+    return _judge(test, skel, criteria, view, ctx)
+
+
+def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool = False,
+               heels_raised: bool | None = None, criteria: dict | None = None,
+               criteria_file: str | None = None, sex: str | None = None,
+               hand_length_m: float | None = None, clearing_pain: bool = False,
+               recognize: bool = True) -> RubricResult:
+    """Score one clip of one FMS test with the deterministic rubric.
+
+    side: "L"/"R" for bilateral tests (None = infer from the motion), None/"NA" otherwise.
+    pain / clearing_pain: reported by the athlete; either gives 0 (clearing_pain only for
+      the tests that have a clearing test).
+    sex: "M"/"F", sets the push-up hand levels (missing -> physio review).
+    hand_length_m: measured hand length for shoulder mobility (missing -> estimated).
+    recognize: check that the clip looks like `test` (a mismatch sends it to review).
+    """
+    side = check_test_and_side(test, side)
+    sex = check_sex(sex)
+    hand_length_m = check_hand_length(hand_length_m)
+    if clearing_pain and test not in CLEARING_TESTS:
+        raise InputError(f"{test} has no clearing test; clearing pain belongs to "
+                         + ", ".join(f"{t} ({c})" for t, c in CLEARING_TESTS.items()))
+    criteria = criteria if criteria is not None else load_criteria(criteria_file)
+    view, _ = estimate_view(skel)
+    ctx = Context(side=side, heels_raised=heels_raised, sex=sex, hand_length_m=hand_length_m)
+    recognition, mismatch = None, None
+    if recognize:
+        from tools.scoring.rubric.recognize import mismatch_reason, recognize_test
+        recognition = recognize_test(skel)
+        mismatch = mismatch_reason(test, recognition)
+    try:
+        j = _judge(test, skel, criteria, view, ctx)
+    except InputError as exc:
+        if mismatch:   # e.g. no stepping leg to infer the side from: the clip is another test
+            raise InputError(f"{mismatch}; {exc}") from exc
+        raise
+
+    reasons = list(j.reasons)
+    notes = list(j.notes)
+    inputs = {"pain": bool(pain), **j.inputs, "test_version": j.test_version, "rubric_version": RUBRIC_VERSION}
+    if test in CLEARING_TESTS:
+        inputs["clearing_pain"] = bool(clearing_pain)
+        inputs["clearing_test"] = CLEARING_TESTS[test]
+    if mismatch:
+        reasons.append(mismatch)
+    if from_monocular_video(skel) and not criteria[test].get("video_validated", False):
+        reasons.append(f"the rules for {test} are not yet validated on skeletons from monocular video "
+                       "(pose errors on rendered clips exceed the thresholds' margins): a physio confirms the score")
+
+    confidence, weakest = _pivotal_confidence(j)
+    decider_id = j.deciding or (weakest.id if weakest is not None else None)
+    decider = next((c for c in j.criteria if c.id == decider_id), None)
+    score = j.score
+    review_cfg = criteria.get("review", {})
+    min_conf = float(review_cfg.get("min_confidence", 0.65))
+    if pain or clearing_pain:
+        what = "pain reported during the test" if pain else f"pain reported in the {CLEARING_TESTS[test]}"
+        notes.append(f"{what}: score 0 (the movement was still measured for the record)")
+        score, confidence = 0, 1.0
+        # pain decides the score; the movement's own review reasons no longer apply to it
+        reasons = [r for r in reasons if r.startswith("asked for")]
+    elif score is not None and confidence < min_conf and weakest is not None:
+        reasons.append(f"borderline: {weakest.id} is {weakest.value:.3g} {weakest.unit} against a threshold of "
+                       f"{weakest.threshold:.3g} {weakest.unit} (confidence {confidence:.2f} < {min_conf:.2f})")
+    if score is None:
+        reasons.append("the rules could not reach a score")
+    return RubricResult(
+        test=test, side=j.side, side_inferred=j.side_inferred, score=score, confidence=confidence,
+        review=bool(reasons), reasons=reasons, criteria=j.criteria,
+        deciding_criterion=decider.id if decider else None,
+        deciding_frame=decider.deciding_frame if decider and decider.deciding_frame is not None else j.key_frame,
+        view=view, inputs=inputs, notes=notes, rubric_version=RUBRIC_VERSION,
+        test_version=j.test_version, key_frame=j.key_frame,
+        recognition=recognition)
