@@ -70,7 +70,7 @@ def _bug(what: str) -> str:
 # ----- Screen tab --------------------------------------------------------------------------------------------------
 def _screen_tab(cfg: AppConfig, current):
     import gradio as gr
-    from tools.scoring.rubric import BILATERAL, TESTS
+    from tools.core.fms import BILATERAL, TESTS
 
     gr.Markdown("Film one test, upload it, choose the test, and screen it. Pain is what the athlete reports: "
                 "it always gives 0.")
@@ -390,7 +390,7 @@ def _traces_tab(cfg: AppConfig):
 def _library_tab(cfg: AppConfig):
     import gradio as gr
     from index.library.api import Library
-    from tools.scoring.rubric import TESTS
+    from tools.core.fms import TESTS
 
     stats_md = gr.Markdown("", elem_id="library_stats")
 

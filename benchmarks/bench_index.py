@@ -133,7 +133,7 @@ def _fill_catalog(lib, n: int, rng: np.random.Generator) -> None:
     """n catalog clips (random labels) with random unit vectors, committed like an add."""
     from index.storage.catalog import ClipRecord, utc_now
     from index.storage.vectors import VectorStore
-    from tools.scoring.rubric import BILATERAL, TESTS
+    from tools.core.fms import BILATERAL, TESTS
     emb = lib.motion_embedder
     keys = np.asarray(lib.catalog.next_keys(n), dtype=np.int64)
     tests = rng.integers(0, len(TESTS), n)

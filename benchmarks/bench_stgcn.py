@@ -50,7 +50,7 @@ def compare_with_rules(labels: str, clips: str | None, checkpoint: str) -> dict:
     from tools.core.labels import read_labels, resolve_clips
     from tools.study.scorers import RulesScorer, STGCNEvalScorer
     from tools.core.stats import agreement
-    from tools.scoring.rubric import TESTS
+    from tools.core.fms import TESTS
     rows = resolve_clips(read_labels(labels), clips or Path(labels).parent, labels, on_missing="skip")
     st = cross_validate(rows, STGCNEvalScorer(checkpoint=checkpoint), "athlete").predictions
     ru = cross_validate(rows, RulesScorer(), "athlete").predictions

@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.core.skeleton import JOINT_INDEX  # noqa: E402
-from tools.synth.criteria import BILATERAL, TESTS  # noqa: E402
+from tools.core.fms import BILATERAL, TESTS  # noqa: E402
 from tools.synth.library import auto_camera, make_sample, render_video, truth_skeleton  # noqa: E402
 from tools.synth.render import Renderer  # noqa: E402
 

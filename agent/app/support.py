@@ -40,13 +40,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tools.core.errors import InputError
+from tools.core.files import CLIP_SUFFIXES, VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 APP_FOLDER = "app"
-VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
-SKELETON_SUFFIXES: tuple[str, ...] = (".npz",)
-CLIP_SUFFIXES: tuple[str, ...] = VIDEO_SUFFIXES + SKELETON_SUFFIXES
 RUN_NAME_RE = re.compile(r"^[0-9]{8}-[0-9]{6}_[a-z_]+_[0-9a-f]{8}$")
 FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,200}$")
 PATH_COLUMNS: tuple[str, ...] = ("path", "file", "clip_path")   # as index.library.labels reads them
@@ -224,7 +222,7 @@ def run_screening(form: ScreenForm, paths: AppPaths, limits: AppLimits, *, db: s
     """Screen one clip exactly as `formscout screen` does, in the app's data folder; file the run."""
     from agent.screening.protocol import ScreenRequest
     from agent.screening.run import screen
-    from tools.scoring.rubric import check_test_and_side
+    from tools.core.fms import check_test_and_side
 
     source = DEMO_CLIP if form.use_demo else check_clip_upload(form.clip_path, limits)
     if form.use_demo and not DEMO_CLIP.is_file():
@@ -681,7 +679,7 @@ def run_session(folder: Path, *, athlete_id: str = "", sex: str = "", pdf: bool 
 
     from agent.cli import session as session_cmd
     from tools.report.manifest import read_manifest
-    from tools.scoring.rubric import check_sex
+    from tools.core.fms import check_sex
 
     athlete = check_athlete_id(athlete_id)
     check_sex(sex or None)

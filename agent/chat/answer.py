@@ -31,12 +31,10 @@ from pathlib import Path
 
 from agent.trace.record import load_trace
 from tools.core.errors import InputError
+from tools.core.fms import BILATERAL, TESTS
 
 log = logging.getLogger(__name__)
 
-TESTS = ("deep_squat", "hurdle_step", "inline_lunge", "shoulder_mobility", "active_straight_leg_raise",
-         "trunk_stability_pushup", "rotary_stability")
-BILATERAL = {"hurdle_step", "inline_lunge", "shoulder_mobility", "active_straight_leg_raise", "rotary_stability"}
 # phrase -> test; longer phrases are tried first
 TEST_SYNONYMS: dict[str, str] = {
     "deep squat": "deep_squat", "overhead squat": "deep_squat", "squat": "deep_squat",

@@ -92,7 +92,7 @@ class AgentScorer:
         from agent.screening.protocol import ScreenRequest
         from agent.screening.run import screen
         from tools.study.cv import ToolOutput, is_pain
-        from tools.scoring.rubric import BILATERAL
+        from tools.core.fms import BILATERAL
         out = []
         for row in rows:
             request = ScreenRequest(source=row.path, test=row.test_name, run_dir=str(self.run_root / row.clip_id),

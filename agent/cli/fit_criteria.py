@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tools.core.errors import InputError
+from tools.core.files import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 
 def add_parser(sub) -> None:

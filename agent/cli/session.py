@@ -126,7 +126,8 @@ def run(args) -> int:
     from tools.report.manifest import read_manifest
     from tools.report.render import write_report
     from tools.report.scorecard import build_scorecard
-    from tools.scoring.rubric import RUBRIC_VERSION, check_sex
+    from tools.core.fms import check_sex
+    from tools.scoring.rubric import RUBRIC_VERSION
     sex = check_sex(args.sex)
     rows = read_manifest(args.manifest)
     out = Path(args.out or Path("formscout_sessions") / time.strftime("%Y%m%d-%H%M%S"))
@@ -149,7 +150,7 @@ def run(args) -> int:
 
 
 def format_scorecard(sc: dict, out: Path) -> str:
-    from tools.scoring.rubric import TESTS
+    from tools.core.fms import TESTS
     lines = [f"FMS session{' for ' + sc['athlete_id'] if sc.get('athlete_id') else ''}: composite {sc['composite']['label']}"]
     for t in TESTS:
         r = sc["tests"][t]

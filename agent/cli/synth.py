@@ -56,7 +56,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.synth.criteria import TESTS
+    from tools.core.fms import TESTS
     from tools.synth.library import LibraryConfig, generate_library
 
     tests = tuple(t.strip() for t in args.tests.split(",") if t.strip()) or TESTS

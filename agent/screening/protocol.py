@@ -18,7 +18,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-SKELETON_SUFFIXES = (".npz",)
+from tools.core.files import is_skeleton_file
+
 
 
 @dataclass
@@ -53,7 +54,7 @@ class ScreenRequest:
 
     @property
     def is_skeleton(self) -> bool:
-        return self.source.lower().endswith(SKELETON_SUFFIXES)
+        return is_skeleton_file(self.source)
 
     def to_dict(self) -> dict:
         return asdict(self)

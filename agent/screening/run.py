@@ -22,8 +22,9 @@ from pathlib import Path
 from agent.screening.brains import make_brain
 from agent.screening.protocol import PROTOCOL, ScreenRequest, missing_required, planned_order, provenance_problems
 from agent.screening.steps import STEP_FUNCTIONS, optional_steps_unavailable
-from agent.trace.record import TraceRecorder, save_trace, sha256_file
+from agent.trace.record import TraceRecorder, save_trace
 from tools.core.errors import InputError
+from tools.core.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
     `brain`: a name from agent.screening.brains.BRAINS (built with `brain_options`), or a
     ready smolagents Model (tests, benchmarks, the app's own instances).
     """
-    from tools.scoring.rubric import check_test_and_side
+    from tools.core.fms import check_test_and_side
 
     request.side = check_test_and_side(request.test, request.side)
     if request.side == "NA":
@@ -70,7 +71,7 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
     run_dir.mkdir(parents=True, exist_ok=True)
     request.run_dir = str(run_dir)
     request.source = str(source)
-    request.source_sha256 = sha256_file(source)
+    request.source_sha256 = file_sha256(source)
     skip = optional_steps_unavailable(request.use_stgcn, request.use_retrieval)
     request.extra = dict(request.extra, skip=skip)
     brain_name = brain if isinstance(brain, str) else type(brain).__name__

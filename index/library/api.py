@@ -39,7 +39,8 @@ import numpy as np
 
 from index.storage.catalog import Catalog, ClipRecord, PassageRecord, utc_now
 from index.embedders.registry import DEFAULT_MOTION_EMBEDDER, DEFAULT_TEXT_EMBEDDER, Embedder, get_embedder
-from index.library.labels import SKELETON_SUFFIXES, VIDEO_SUFFIXES, LabelRow, read_labels
+from index.library.labels import LabelRow, read_labels
+from tools.core.files import SKELETON_SUFFIXES, VIDEO_SUFFIXES, file_sha256
 from index.storage.paths import LibraryPaths
 from index.storage.vectors import VectorStore, store_name
 from tools.core.errors import BackendUnavailable, InputError
@@ -122,14 +123,6 @@ class SearchResult:
 
 
 # ----- helpers -------------------------------------------------------------------------------
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def atomic_copy(src: Path, dst: Path) -> None:
     """Copy src to dst via a temp file and rename (never a half-written dst)."""
     dst.parent.mkdir(parents=True, exist_ok=True)

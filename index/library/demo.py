@@ -26,7 +26,7 @@ import numpy as np
 
 from index.library.api import Library
 from index.library.toy_clips import LABEL_COLUMNS, toy_clip
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.core.errors import InputError
+from tools.core.files import SKELETON_SUFFIXES, VIDEO_SUFFIXES
 # the field parsers are shared with tools/core/labels.py (formscout eval/train), so the catalog and
 # the evaluation accept exactly the same test names, sides, scores and yes/no values
 from tools.core.labels import normalise_side, normalise_test, parse_bool, parse_score, read_csv_table
@@ -35,8 +36,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("clip_id", "athlete_id", "date", "test_name
                                      "compensation_notes", "camera_view", "consent_on_file")
 PATH_COLUMNS: tuple[str, ...] = ("path", "file", "clip_path")
 GUARDIAN_COLUMNS: tuple[str, ...] = ("guardian_consent", "guardian_consent_on_file")
-SKELETON_SUFFIXES: tuple[str, ...] = (".npz",)
-VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 MAX_LISTED_ERRORS = 12
 

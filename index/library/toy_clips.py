@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 from tools.core.skeleton import JOINT_INDEX, JOINTS, Skeleton
 
 LABEL_COLUMNS: tuple[str, ...] = ("clip_id", "athlete_id", "date", "test_name", "side", "score", "pain",

@@ -7,7 +7,7 @@ from agent.cli.main import main
 from tools.core.errors import InputError
 from tools.report.manifest import read_manifest
 from tools.report.scorecard import ClipResult, build_scorecard
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 
 
 def write(tmp_path, text, name="manifest.csv"):

@@ -4,7 +4,7 @@ import pytest
 from tools.scoring.criteria import load_criteria
 from knowledge.passages import get_passage, load_passages, parse_markdown, passages_for
 from tools.core.errors import InputError
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 
 # published ids: traces cite them, so they must never change
 STABLE_IDS = ("deep_squat.score3", "hurdle_step.hurdle_clearance.fail", "inline_lunge.back_knee_touch",

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools.core.errors import InputError
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,8 @@ A frame without the athlete has NaN uv/world_xyz and conf 0 for every joint.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Protocol, runtime_checkable
 
@@ -100,16 +98,6 @@ def empty_arrays(n_frames: int, with_world: bool) -> tuple[np.ndarray, np.ndarra
     conf = np.zeros((n_frames, N_JOINTS), dtype=np.float32)
     world = np.full((n_frames, N_JOINTS, 3), np.nan, dtype=np.float32) if with_world else None
     return uv, conf, world
-
-
-@lru_cache(maxsize=16)
-def file_sha256(path: str) -> str:
-    """sha256 hex digest of a model file (cached per path: model files do not change in a run)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def get_backend(backend: str = "mediapipe", weights: str | Path | None = None) -> PoseBackend:

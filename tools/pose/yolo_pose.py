@@ -36,7 +36,8 @@ from typing import Iterable
 import numpy as np
 
 from tools.core.errors import BackendUnavailable, InputError
-from tools.pose.backends import PoseResult, empty_arrays, file_sha256
+from tools.core.files import file_sha256
+from tools.pose.backends import PoseResult, empty_arrays
 from tools.core.skeleton import JOINT_INDEX, JOINTS
 
 log = logging.getLogger(__name__)

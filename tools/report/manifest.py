@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools.core.errors import InputError
-from tools.scoring.rubric import BILATERAL, CLEARING_TESTS, TESTS
+from tools.core.files import CLIP_SUFFIXES
+from tools.core.fms import BILATERAL, CLEARING_TESTS, TESTS
 
 REQUIRED = ("clip", "test")
 KNOWN = ("clip", "test", "side", "pain", "clearing_pain", "heels_raised", "hand_length_m")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
-CLIP_SUFFIXES = (".npz", ".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 
 log = logging.getLogger(__name__)
 

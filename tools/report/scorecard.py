@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from tools.scoring.rubric import BILATERAL, CLEARING_TESTS, TESTS
+from tools.core.fms import BILATERAL, CLEARING_TESTS, TESTS
 
 SIDE_SPECIFIC_CLEARING = {"shoulder_mobility"}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 
 VIEWS = {"deep_squat": "45", "hurdle_step": "45", "inline_lunge": "45", "shoulder_mobility": "45",
          "active_straight_leg_raise": "side", "trunk_stability_pushup": "side", "rotary_stability": "45"}

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from tools.study.cv import CVResult
 from tools.core.stats import SCORE_LABELS
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 
 # Published human figures the tool is held to (FMS_FACTS.md, "Human raters").
 HUMAN_REFERENCE: dict = {

@@ -24,7 +24,7 @@ import numpy as np
 
 from tools.study.cv import CVResult, Prediction
 from tools.core.stats import (agreement, confusion, continuous_agreement, reliability_bins)
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 
 MAX_DISAGREEMENTS_LISTED = 200
 

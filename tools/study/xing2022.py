@@ -53,7 +53,7 @@ import numpy as np
 
 from tools.core.errors import InputError
 from tools.core.stats import icc_2_1, weighted_kappa
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 from tools.core.skeleton import JOINTS, Skeleton
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ The project's test-data factory and pretraining set. Modules, one job each:
 What the generator models and what it does not: docs/SYNTHETIC.md.
 """
 from tools.synth.body import SYNTHETIC_ID_PREFIX, Athlete, make_athlete
-from tools.synth.criteria import BILATERAL, CRITERIA, TESTS, Label
+from tools.core.fms import BILATERAL, TESTS
+from tools.synth.criteria import CRITERIA, Label
 from tools.synth.library import (LibraryConfig, Sample, auto_camera, generate_library, make_sample, render_video,
                                  truth_skeleton)
 from tools.synth.noise import NOISE_LEVELS, add_noise

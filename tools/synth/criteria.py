@@ -9,14 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-TESTS: tuple[str, ...] = (
-    "deep_squat", "hurdle_step", "inline_lunge", "shoulder_mobility",
-    "active_straight_leg_raise", "trunk_stability_pushup", "rotary_stability",
-)
-BILATERAL: frozenset[str] = frozenset({
-    "hurdle_step", "inline_lunge", "shoulder_mobility", "active_straight_leg_raise", "rotary_stability",
-})
-
 PAIN = "pain"
 
 CRITERIA: dict[str, dict[str, str]] = {
@@ -66,7 +58,6 @@ CRITERIA: dict[str, dict[str, str]] = {
         "balance": "balance kept: the moving hand does not touch down",
     },
 }
-
 
 @dataclass(frozen=True)
 class Label:

@@ -45,7 +45,7 @@ from tools.core.skeleton import JOINT_INDEX, JOINTS
 from tools.synth import rig
 from tools.synth.body import Athlete, make_athlete, make_bystander
 from tools.synth.camera import VIEWS, Camera
-from tools.synth.criteria import BILATERAL
+from tools.core.fms import BILATERAL
 from tools.synth.library import Sample, auto_camera, make_sample, truth_skeleton
 from tools.synth.props import Box, Capsule
 from tools.synth.render import Person, Renderer

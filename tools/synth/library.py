@@ -25,7 +25,8 @@ from tools.core.errors import InputError
 from tools.core.skeleton import Skeleton
 from tools.synth.body import SYNTHETIC_ID_PREFIX, Athlete, make_athlete
 from tools.synth.camera import VIEWS, Camera, view_camera
-from tools.synth.criteria import BILATERAL, TESTS, Label
+from tools.core.fms import BILATERAL, TESTS
+from tools.synth.criteria import Label
 from tools.synth.rig import Motion
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.synth.criteria import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 from tools.synth.library import auto_camera, make_sample
 from tools.synth.render import Renderer
 

@@ -1,7 +1,7 @@
 """Test recognition by rules: each of the seven tests is recognised from its skeleton, mismatches are worded."""
 import pytest
 
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 from tools.scoring.rubric.recognize import MATCH, mismatch_reason, ramp, recognize_test
 from tools.synth.library import make_sample, truth_skeleton
 

@@ -4,7 +4,8 @@ import pytest
 from tools.scoring.criteria import load_criteria
 from tests.skeleton_factory import squat_clip
 from tools.core.errors import InputError
-from tools.scoring.rubric import check_test_and_side, score_test
+from tools.core.fms import check_test_and_side
+from tools.scoring.rubric import score_test
 
 
 def crit(result, cid):

@@ -4,7 +4,8 @@ import pytest
 
 from tests.tools.scoring.test_rubric_poses import hurdle_clip
 from tools.core.errors import InputError
-from tools.scoring.rubric import BILATERAL, CLEARING_TESTS, TESTS, check_test_and_side, score_test
+from tools.core.fms import BILATERAL, CLEARING_TESTS, TESTS, check_test_and_side
+from tools.scoring.rubric import score_test
 from tools.scoring.rubric.common import TestJudgement, capped_score
 from tools.scoring.rubric.result import CriterionResult
 

@@ -10,7 +10,7 @@ import torch
 from tests.tools.scoring.test_stgcn_toydata import toy_clip, write_toy_library
 from tools.core.errors import InputError
 from tools.core.labels import read_labels, resolve_clips
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 from tools.core.skeleton import JOINT_INDEX, JOINTS, Skeleton
 from tools.scoring.stgcn.calibrate import expected_calibration_error, fit_softmax_temperature
 from tools.scoring.stgcn.data import augment, mirror, normalise, to_tensor

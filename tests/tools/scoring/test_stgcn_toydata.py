@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.scoring.rubric import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 from tools.core.skeleton import JOINT_INDEX, JOINTS, Skeleton
 
 J = JOINT_INDEX

@@ -199,7 +199,7 @@ def _pred(athlete, test, side, physio, tool, review=False, pain=False, clip=None
 
 
 def _session(athlete, physio, tool):
-    from tools.scoring.rubric import BILATERAL, TESTS
+    from tools.core.fms import BILATERAL, TESTS
     preds = []
     for t in TESTS:
         for s in (("L", "R") if t in BILATERAL else ("NA",)):

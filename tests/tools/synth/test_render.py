@@ -8,7 +8,7 @@ import pytest
 
 from tools.core.skeleton import JOINT_INDEX as J
 from tools.synth.camera import view_camera
-from tools.synth.criteria import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TESTS
 from tools.synth.library import auto_camera, make_sample, render_video, truth_skeleton
 from tools.synth.render import Renderer
 from tools.synth.rig import Motion

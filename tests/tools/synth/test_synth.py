@@ -13,7 +13,8 @@ from tools.core.skeleton import JOINT_INDEX as J
 from tools.core.skeleton import Skeleton
 from tools.synth import aslr, hurdle, lunge, pushup, rotary, shoulder, squat
 from tools.synth.body import SYNTHETIC_ID_PREFIX, make_athlete
-from tools.synth.criteria import BILATERAL, CRITERIA, TESTS
+from tools.core.fms import BILATERAL, TESTS
+from tools.synth.criteria import CRITERIA
 from tools.synth.library import (LABEL_COLUMNS, LibraryConfig, generate_library, library_samples, make_sample,
                                  truth_skeleton)
 from tools.synth.noise import add_noise

@@ -24,6 +24,7 @@ import logging
 
 from tools.scoring.criteria import load_criteria
 from tools.core.errors import InputError
+from tools.core.fms import CLEARING_TESTS, check_sex, check_test_and_side
 from tools.scoring.rubric.common import Context, TestJudgement
 from tools.scoring.rubric.result import CriterionResult, RubricResult
 from tools.scoring.rubric.views import estimate_view
@@ -31,54 +32,12 @@ from tools.core.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
 
-TESTS: tuple[str, ...] = (
-    "deep_squat", "hurdle_step", "inline_lunge", "shoulder_mobility",
-    "active_straight_leg_raise", "trunk_stability_pushup", "rotary_stability",
-)
-BILATERAL: frozenset[str] = frozenset({"hurdle_step", "inline_lunge", "shoulder_mobility",
-                                       "active_straight_leg_raise", "rotary_stability"})
-# clearing test done right after a test; pain in it scores that test 0
-CLEARING_TESTS: dict[str, str] = {
-    "shoulder_mobility": "shoulder clearing test",
-    "trunk_stability_pushup": "spinal extension clearing test",
-    "rotary_stability": "spinal flexion clearing test",
-}
-SEXES = {"M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F"}
 RUBRIC_VERSION = "formscout-rubric-2"
-
-
-def check_test_and_side(test: str, side: str | None) -> str | None:
-    """Validate a test name and side; returns the side as 'L'/'R'/'NA' (None = infer later)."""
-    if test not in TESTS:
-        raise InputError(f"unknown test {test!r}; choose one of: {', '.join(TESTS)}")
-    if side is not None and str(side).strip() != "":
-        side = str(side).strip().upper()
-        side = {"LEFT": "L", "RIGHT": "R", "N/A": "NA"}.get(side, side)
-        if side not in ("L", "R", "NA"):
-            raise InputError(f"side must be L or R (got {side!r})")
-    else:
-        side = None
-    if test not in BILATERAL:
-        if side in ("L", "R"):
-            raise InputError(f"{test} is scored once, not per side: leave out --side")
-        return "NA"
-    if side == "NA":
-        raise InputError(f"{test} is scored per side: give --side L or R (or leave it out to detect it)")
-    return side
 
 
 def from_monocular_video(skel: Skeleton) -> bool:
     """True for skeletons lifted from one camera's video by a pose backend (meta written by tools.geometry.lift3d)."""
     return "pose" in skel.meta or skel.meta.get("backend") in ("mediapipe", "yolo")
-
-
-def check_sex(sex: str | None) -> str | None:
-    if sex is None or str(sex).strip() == "":
-        return None
-    key = str(sex).strip().upper()
-    if key not in SEXES:
-        raise InputError(f"sex must be M or F (got {sex!r}); it sets the push-up hand levels")
-    return SEXES[key]
 
 
 def check_hand_length(hand_length_m: float | None) -> float | None:

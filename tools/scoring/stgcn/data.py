@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 
 from tools.core.errors import InputError
 from tools.core.labels import LabelRow
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 from tools.core.skeleton import JOINT_INDEX, MIRROR_INDEX, Skeleton
 from tools.scoring.stgcn.model import SCORE_LEVELS, SIDES
 

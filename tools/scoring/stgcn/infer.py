@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from tools.core.errors import BackendUnavailable
-from tools.scoring.rubric import BILATERAL, TESTS, check_test_and_side
+from tools.core.fms import BILATERAL, TESTS, check_test_and_side
 from tools.core.skeleton import Skeleton
 from tools.scoring.stgcn.data import NormalisationConfig, skeleton_to_input
 from tools.scoring.stgcn.model import SCORE_LEVELS, SIDES, STGCN, cumulative_to_probs

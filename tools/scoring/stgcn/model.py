@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from tools.scoring.stgcn.graph import spatial_adjacency
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 
 SIDES: tuple[str, ...] = ("L", "R", "NA")
 SCORE_LEVELS: tuple[int, ...] = (1, 2, 3)   # the visible levels; 0 = pain, from input

@@ -19,7 +19,6 @@ temperatures, metrics); only the adapter is saved, never the base weights.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -34,9 +33,10 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from tools.core.errors import InputError
+from tools.core.files import file_sha256
 from tools.core.labels import LabelRow
 from tools.core.stats import agreement
-from tools.scoring.rubric import TESTS
+from tools.core.fms import TESTS
 from tools.scoring.stgcn.calibrate import fit_ordinal_temperature, fit_softmax_temperature, ordinal_nll
 from tools.scoring.stgcn.data import AugmentConfig, ClipDataset, NormalisationConfig, load_clips, score_target, to_tensor
 from tools.scoring.stgcn.model import (SCORE_LEVELS, SIDES, STGCN, STGCNConfig, count_parameters,
@@ -276,14 +276,6 @@ def _prepare(rows: list[LabelRow], norm_cfg: NormalisationConfig) -> tuple[list[
         raise InputError(f"only {len(rows)} usable clip(s): training needs at least 2. "
                          + ("; ".join(problems[:3]) if problems else ""))
     return rows, clips, problems
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pretrain(rows: list[LabelRow], out_path: str | Path, cfg: TrainConfig = TrainConfig(),
