@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from index.embedders.registry import l2_normalise
+from index.embedders.base import l2_normalise
 from tools.core.errors import BackendUnavailable, InputError
 
 log = logging.getLogger(__name__)

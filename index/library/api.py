@@ -38,7 +38,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from index.storage.catalog import Catalog, ClipRecord, PassageRecord, utc_now
-from index.embedders.registry import DEFAULT_MOTION_EMBEDDER, DEFAULT_TEXT_EMBEDDER, Embedder, get_embedder
+from index.embedders.base import Embedder
+from index.embedders.registry import DEFAULT_MOTION_EMBEDDER, DEFAULT_TEXT_EMBEDDER, get_embedder
 from index.library.labels import LabelRow, read_labels
 from tools.core.files import SKELETON_SUFFIXES, VIDEO_SUFFIXES, file_sha256
 from index.storage.paths import LibraryPaths

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.embedders.registry import (EMBEDDERS, KinematicConfig, KinematicEmbedder, MiniLMTextEmbedder, get_embedder,
-                         minilm_model_path)
+from index.embedders.motion import KinematicConfig, KinematicEmbedder
+from index.embedders.registry import EMBEDDERS, get_embedder
+from index.embedders.text import MiniLMTextEmbedder, minilm_model_path
 from index.library.toy_clips import toy_clip
 from tools.core.errors import BackendUnavailable, InputError
 from tools.core.skeleton import JOINT_INDEX

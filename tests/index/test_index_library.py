@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agent.cli.main import main
-from index.embedders.registry import KinematicConfig, KinematicEmbedder
+from index.embedders.motion import KinematicConfig, KinematicEmbedder
 from index.library.api import Library
 from index.library.toy_clips import toy_clip, write_toy_library
 from tools.core.errors import InputError

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from index.storage.catalog import StoreRecord
-from index.embedders.registry import l2_normalise
+from index.embedders.base import l2_normalise
 from index.storage.vectors import StoreCorrupt, VectorStore, sweep_stray_files
 
 
