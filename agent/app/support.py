@@ -659,8 +659,8 @@ def stage_session_upload(manifest: str | Path | None, clip_files: Sequence[str |
 
 
 def stage_demo_session(paths: AppPaths, seed: int = 11) -> Path:
-    """A synthetic athlete's full screen (tools.report.synth_session) as a new session folder."""
-    from tools.report.synth_session import make_synthetic_session
+    """A synthetic athlete's full screen (tools.synth.session) as a new session folder."""
+    from tools.synth.session import make_synthetic_session
     folder = new_session_dir(paths)
     make_synthetic_session(folder / "input", seed=seed)
     (folder / "input" / "truth.json").unlink(missing_ok=True)   # construction labels: not for the session

@@ -25,6 +25,7 @@ import numpy as np
 
 from agent.trace.record import load_trace
 from agent.trace.check import check_trace
+from tools.video.sampling import spread_frame_indices
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,10 @@ def _file(base: Path, rel) -> Path | None:
 
 def keyframe_images(overlay_mp4: Path, n: int = 4) -> list[tuple[int, float, str]]:
     """(frame, time s, JPEG data URL) of `n` frames spread over the overlay video."""
-    from agent.screening.brains.vlm_base import keyframe_indices
     from tools.video.clip import probe_video, read_frame
     info = probe_video(overlay_mp4, min_duration_s=0.0, max_duration_s=float("inf"), max_size_mb=float("inf"))
     out = []
-    for i in keyframe_indices(info.n_frames, n):
+    for i in spread_frame_indices(info.n_frames, n):
         out.append((i, i / info.fps if info.fps else 0.0, _b64(_jpeg(read_frame(overlay_mp4, i)), "image/jpeg")))
     return out
 

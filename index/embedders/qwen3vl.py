@@ -29,6 +29,7 @@ import numpy as np
 
 from index.embedders.base import l2_normalise
 from tools.core.errors import BackendUnavailable, InputError
+from tools.video.sampling import spread_frame_indices
 
 log = logging.getLogger(__name__)
 DEFAULT_INSTRUCTION = "Represent the user's input."
@@ -46,8 +47,7 @@ def keyframes_from_video(path: str | Path, n: int = 4) -> list[np.ndarray]:
     """n evenly spaced upright RGB frames of a video (tools.video.clip)."""
     from tools.video.clip import probe_video, read_frame
     info = probe_video(path)
-    idx = np.linspace(0, max(0, info.n_frames - 1), n).round().astype(int)
-    return [read_frame(path, int(i)) for i in idx]
+    return [read_frame(path, i) for i in spread_frame_indices(info.n_frames, n)]
 
 
 def pool_last_token(hidden: "torch.Tensor", attention_mask: "torch.Tensor") -> "torch.Tensor":

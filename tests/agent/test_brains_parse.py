@@ -4,7 +4,8 @@ import json
 import pytest
 
 from agent.screening.brains.toolcall_parse import memory_to_chat, parse_tool_calls
-from agent.screening.brains.vlm_base import ChatBrain, keyframe_indices
+from agent.screening.brains.vlm_base import ChatBrain
+from tools.video.sampling import spread_frame_indices
 
 # Turns shaped like Qwen3-VL-8B-Instruct output under the Qwen chat template with tools.
 WELL_FORMED = """<tool_call>
@@ -169,6 +170,6 @@ def test_memory_to_chat_pairs_calls_and_results():
 
 
 def test_keyframes_spread_over_the_clip():
-    assert keyframe_indices(100, 4) == [12, 37, 62, 87]
-    assert keyframe_indices(3, 4) == [0, 1, 2]
-    assert keyframe_indices(0, 4) == []
+    assert spread_frame_indices(100, 4) == [12, 37, 62, 87]
+    assert spread_frame_indices(3, 4) == [0, 1, 2]
+    assert spread_frame_indices(0, 4) == []

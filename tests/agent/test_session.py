@@ -118,7 +118,7 @@ def test_best_repetition_counts_and_errors_are_kept():
 
 
 def test_session_cli_scores_a_synthetic_screen(tmp_path, capsys):
-    from tools.report.synth_session import make_synthetic_session
+    from tools.synth.session import make_synthetic_session
     manifest = make_synthetic_session(tmp_path / "clips", seed=5, sex="female",
                                       clearing_pain_tests=("trunk_stability_pushup",))
     # keep the test fast: four rows (one bilateral pair, the push-up with clearing pain, one bad side)

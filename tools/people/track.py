@@ -174,14 +174,6 @@ def box_series(track: Track, n_frames: int, fps: float, hold_frames: int,
     return out
 
 
-def keyframe_indices(n_frames: int, interval: int) -> list[int]:
-    """Every `interval`-th frame and the last one."""
-    idx = list(range(0, n_frames, max(1, interval)))
-    if n_frames and idx[-1] != n_frames - 1:
-        idx.append(n_frames - 1)
-    return idx
-
-
 # ----- the whole job ---------------------------------------------------------
 def track_athlete(video_path: str | Path, backend: str = "mediapipe", weights: str | Path | None = None,
                   max_frames: int | None = None, every_nth: int = 1,

@@ -25,6 +25,7 @@ import numpy as np
 from smolagents.models import (ChatMessage, ChatMessageToolCall, ChatMessageToolCallFunction, MessageRole, Model,
                                TokenUsage)
 
+from tools.video.sampling import spread_frame_indices
 from agent.screening.brains.toolcall_parse import last_tool_results, memory_to_chat, parse_tool_calls
 
 log = logging.getLogger(__name__)
@@ -51,21 +52,13 @@ class Keyframe:
     image: object          # PIL.Image.Image (RGB)
 
 
-def keyframe_indices(n_frames: int, n: int) -> list[int]:
-    """`n` frame indices spread evenly over the clip (the middle of n equal parts)."""
-    if n_frames <= 0 or n <= 0:
-        return []
-    n = min(n, n_frames)
-    return sorted({int((k + 0.5) * n_frames / n) for k in range(n)})
-
-
 def read_keyframes(video_path: str, n_frames: int, fps: float, n: int = 4, max_side_px: int = 448) -> list[Keyframe]:
     """A few upright RGB frames of the clip, scaled so the longer side is at most `max_side_px`."""
     from PIL import Image
 
     from tools.video.clip import read_frame
     frames = []
-    for i in keyframe_indices(n_frames, n):
+    for i in spread_frame_indices(n_frames, n):
         rgb = read_frame(video_path, i)
         img = Image.fromarray(np.ascontiguousarray(rgb))
         scale = max_side_px / max(img.size)

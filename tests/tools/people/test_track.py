@@ -10,7 +10,8 @@ from tools.people.detect import (PersonDetection, appearance_distance, appearanc
 from tools.core.skeleton import JOINT_INDEX as JI
 from tools.core.skeleton import JOINTS
 from tools.people.follow import blank_off_athlete
-from tools.people.track import TrackConfig, _choose, box_series, keyframe_indices, link_tracks
+from tools.people.track import TrackConfig, _choose, box_series, link_tracks
+from tools.video.sampling import periodic_frame_indices
 
 FPS = 30.0
 # A standing figure, joint offsets from the hip centre in body heights (x right, y down).
@@ -83,7 +84,7 @@ def test_track_ends_after_a_long_gap_and_boxes_hold_one_interval():
     assert [t.frames for t in tracks] == [[0, 10, 20], [80, 90]]
     s = box_series(tracks[0], 100, FPS, hold_frames=5)
     assert np.isfinite(s[:26]).all() and np.isnan(s[26:]).all()
-    assert keyframe_indices(25, 10) == [0, 10, 20, 24]
+    assert periodic_frame_indices(25, 10) == [0, 10, 20, 24]
 
 
 def test_detections_merge_across_tiles_and_tiles_cover_the_frame():

@@ -1,6 +1,6 @@
 """A synthetic athlete's full FMS screen as skeleton files plus a session manifest (demo and tests).
 
-    python -m tools.report.synth_session OUT_DIR [--seed 11] [--sex male]
+    python -m tools.synth.session OUT_DIR [--seed 11] [--sex male]
 
 One athlete (tools.synth.body), every test (both sides of the bilateral ones),
 each clip drawn with tools.synth at a random target score and seen from the
