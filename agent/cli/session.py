@@ -53,37 +53,6 @@ def _request_kwargs(row, sex: str | None, args, run_dir: Path) -> dict:
     return kw
 
 
-def _rescore(verdict: dict, row, sex: str | None, criteria_file: str) -> dict | None:
-    """Re-judge the rubric with the inputs the screening request could not carry (sex, hand length).
-
-    Uses the run's own prepared skeleton and the same decision policy, and says so in the notes.
-    Returns the updated fields, or None when nothing needed it.
-    """
-    from agent.screening.decide import decide
-    from agent.screening.protocol import ScreenRequest
-    from tools.scoring.rubric import score_test
-    from tools.core.skeleton import Skeleton
-    fields = {f.name for f in dataclasses.fields(ScreenRequest)}
-    extra = {}
-    if row.test == "trunk_stability_pushup" and sex and "sex" not in fields:
-        extra["sex"] = sex
-    if row.test == "shoulder_mobility" and row.hand_length_m and "hand_length_m" not in fields:
-        extra["hand_length_m"] = row.hand_length_m
-    skel_path = verdict.get("artifacts", {}).get("skeleton_npz")
-    if not extra or not skel_path or not Path(skel_path).is_file():
-        return None
-    side = verdict.get("side") if verdict.get("side") in ("L", "R") and not verdict.get("side_inferred") else None
-    rubric = score_test(Skeleton.load(skel_path), row.test, side, pain=row.pain,
-                        criteria_file=criteria_file or None, **extra).to_dict()
-    decision = decide(rubric, verdict.get("quality") or None)
-    note = ("session re-scored the rubric with " + ", ".join(f"{k}={v}" for k, v in extra.items())
-            + " (the screening run's trace holds the run without it)")
-    return {"score": decision["score"], "confidence": decision["confidence"], "review": decision["review"],
-            "reasons": decision["reasons"], "criteria": rubric["criteria"],
-            "deciding_criterion": rubric["deciding_criterion"], "deciding_frame": rubric["deciding_frame"],
-            "notes": list(verdict.get("notes", [])) + [note]}
-
-
 def screen_rows(rows, out: Path, args, sex: str | None) -> list:
     """Run every row through the screening run; returns ClipResults (errors recorded, not raised)."""
     from agent.screening.protocol import ScreenRequest
@@ -96,10 +65,6 @@ def screen_rows(rows, out: Path, args, sex: str | None) -> list:
                     run_dir=str(run_dir))
         try:
             verdict = screen(ScreenRequest(**_request_kwargs(row, sex, args, run_dir)))
-            update = _rescore(verdict, row, sex, args.criteria)
-            if update:
-                verdict.update(update)
-                (run_dir / "verdict_session.json").write_text(json.dumps(verdict, indent=2, default=str))
         except InputError as exc:
             log.warning("manifest line %d (%s): %s", row.line, row.clip, exc)
             results.append(ClipResult(**base, side=row.side or "?", error=str(exc),
