@@ -1,11 +1,22 @@
 """`formscout index`: the library of physio-scored clips and rubric passages.
 
-  formscout index add LABELS.csv --clips DIR [--keep-video]   add labelled clips (consent-checked)
+  formscout index add LABELS.csv --clips DIR [--keep-video] [--skip-bad]   add labelled clips (consent-checked)
   formscout index add --passages                               index the rubric passages of knowledge/
   formscout index search CLIP_OR_NPZ [--test T] [--side S] [-k N]
   formscout index search --text "..." [--test T] [-k N]        rubric passages
-  formscout index show CLIP_ID | stats | verify | rebuild [--reembed]
+  formscout index show CLIP_ID | stats | verify | repair | rebuild [--reembed]
   formscout index erase --athlete ID                           GDPR erasure of everything of one athlete
+
+`add` reports every row's fate (added, duplicate, conflict, refused, invalid,
+failed). A CSV with an invalid row adds nothing (exit 2, every row's fate on
+stdout) unless --skip-bad adds the valid rows and lists the others. Clips are
+found by the one clip resolver: the path column (absolute, relative to the CSV,
+relative to --clips), else <clip_id>.npz/.mp4... in --clips, its skeletons/,
+clips/ or videos/ sub-folder, or anywhere below it. `verify` finds every
+mismatch between the catalog, the FAISS files and the library's files (exit 1);
+`repair` fixes them. Several commands may use one library at once: writers wait
+for each other behind the catalog's inter-process lock (at most
+$FORMSCOUT_LOCK_TIMEOUT_S, default 60 s, then "catalog busy").
 
 Every sub-command takes --db PATH (default $FORMSCOUT_DB, else
 $FORMSCOUT_HOME/formscout.duckdb, FORMSCOUT_HOME defaulting to ~/.formscout)
@@ -44,6 +55,8 @@ def add_parser(subparsers) -> None:
     a.add_argument("--pose", default="mediapipe", help="pose backend for videos (default mediapipe)")
     a.add_argument("--workers", type=int, default=1,
                    help="processes embedding skeletons in parallel on large imports (default 1)")
+    a.add_argument("--skip-bad", action="store_true",
+                   help="add the valid rows of a CSV that has invalid ones (listed), instead of adding nothing")
 
     s = common(sub.add_parser("search", help="nearest library clips to a clip, or rubric passages to a text"))
     s.add_argument("query", nargs="?", help="a .npz skeleton, a video, or a clip id in the library")
@@ -59,6 +72,8 @@ def add_parser(subparsers) -> None:
     e = common(sub.add_parser("erase", help="erase every clip, skeleton, vector, run and trace of an athlete"))
     e.add_argument("--athlete", required=True, help="athlete id")
     common(sub.add_parser("verify", help="prove the catalog and the FAISS stores agree (exit 1 if not)"))
+    common(sub.add_parser("repair", help="fix every mismatch verify finds (FAISS files rewritten from the catalog, "
+                                         "orphan vectors and clips without a skeleton dropped); exit 1 if any is left"))
     r = common(sub.add_parser("rebuild", help="recreate the FAISS stores from the catalog"))
     r.add_argument("--reembed", action="store_true",
                    help="re-embed every clip from its stored skeleton with the current embedder")
@@ -114,16 +129,22 @@ def _add(lib, args) -> int:
         return 0
     if not args.labels:
         raise InputError("give a labels CSV: formscout index add LABELS.csv --clips DIR (or --passages)")
+    from index.library.labels import LabelsInvalid
     progress, close = _progress_bar(sys.stderr.isatty() and not args.json, "adding")
     try:
         summary = lib.add_labels(args.labels, args.clips, keep_video=args.keep_video,
                                  batch_size=args.batch_size, workers=args.workers,
-                                 progress=progress)
+                                 progress=progress, skip_bad=args.skip_bad)
+    except LabelsInvalid as exc:
+        _print_check(args, exc.check)       # every row's fate on stdout; the one-line error on stderr
+        raise
     finally:
         close()
     d = summary.to_dict()
     lines = [f"added {len(summary.added)}, skipped {len(summary.skipped)}, refused {len(summary.refused)}, "
-             f"failed {len(summary.failed)} in {summary.seconds:.1f} s -> {summary.db}"]
+             f"failed {len(summary.failed)}" + (f", invalid {len(summary.invalid)} (--skip-bad)" if summary.invalid
+                                                else "") + f" in {summary.seconds:.1f} s -> {summary.db}"]
+    lines += [f"  invalid: row {item['row']} {item['clip_id']}: {item['reason']}" for item in d["invalid"]]
     for key in ("refused", "failed"):  # every refused or failed row is listed
         for item in d[key]:
             lines.append(f"  {key}: row {item.get('row')} {item['clip_id']} ({item.get('athlete_id', '')}): "
@@ -137,6 +158,24 @@ def _add(lib, args) -> int:
         lines.append(f"  skipped {len(ids)}: {reason}: {shown}")
     _emit(args, d, lines)
     return 0
+
+
+def _print_check(args, check) -> None:
+    """Every row's fate of a labels CSV that was refused as a whole (nothing was added)."""
+    bad = check.invalid_rows()
+    fates = [{"row": r.row, "clip_id": r.clip_id, "fate": "valid (not added: other rows are invalid)", "reason": ""}
+             for r in check.rows]
+    fates += [{"row": r.row, "clip_id": r.clip_id, "fate": "refused", "reason": r.reason} for r in check.refused]
+    fates += [{"row": line, "clip_id": ps[0].clip_id, "fate": "invalid",
+               "reason": "; ".join(f"{p.field}: {p.reason}" for p in ps)} for line, ps in bad.items()]
+    fates.sort(key=lambda f: f["row"])
+    if args.json:
+        print(json.dumps({"added": 0, "fates": fates, "invalid_rows": len(bad), "rows": check.n_rows}, indent=2))
+    else:
+        print(f"{check.path.name}: nothing added; {len(bad)} of {check.n_rows} rows are invalid "
+              "(fix them, or add the valid rows with --skip-bad):")
+        print("\n".join(f"  row {f['row']} {f['clip_id'] or '?'}: {f['fate']}" + (f": {f['reason']}" if f["reason"]
+                        else "") for f in fates))
 
 
 def _search(lib, args) -> int:
@@ -180,8 +219,10 @@ def _stats(lib, args) -> int:
 def _erase(lib, args) -> int:
     rep = lib.erase_athlete(args.athlete)
     lines = [f"erased athlete {rep.athlete_id}: rows {rep.rows}, vectors {rep.vectors_removed or 0}, "
-             f"{len(rep.files)} files"]
+             f"{len(rep.files)} files, {len(rep.folders)} folders"]
+    lines += [f"  removed folder {f}" for f in rep.folders]
     lines += [f"  removed {f}" for f in rep.files]
+    lines += [f"  kept {k}" for k in rep.kept]
     lines += [f"  already gone {f}" for f in rep.missing_files]
     _emit(args, rep.to_dict(), lines)
     return 0
@@ -195,6 +236,17 @@ def _verify(lib, args) -> int:
     lines += [f"  {k}: {v}" for k, v in rep.checked.items()]
     _emit(args, rep.to_dict(), lines)
     return 0 if rep.clean else 1
+
+
+def _repair(lib, args) -> int:
+    rep = lib.repair()
+    after = rep.after
+    lines = [f"repair: {'clean' if after and after.clean else 'problems remain'}"]
+    lines += [f"  fixed: {f}" for f in rep.fixed]
+    lines += [f"  cleaned stray file {c}" for c in rep.cleaned]
+    lines += [f"  still a problem: {p}" for p in (after.problems if after else [])]
+    _emit(args, rep.to_dict(), lines)
+    return 0 if after and after.clean else 1
 
 
 def _rebuild(lib, args) -> int:
@@ -211,4 +263,4 @@ def _rebuild(lib, args) -> int:
 
 
 ACTIONS = {"add": _add, "search": _search, "show": _show, "stats": _stats, "erase": _erase,
-           "verify": _verify, "rebuild": _rebuild}
+           "verify": _verify, "repair": _repair, "rebuild": _rebuild}

@@ -1,8 +1,13 @@
 """`formscout trace verify FILE` / `trace publish FILE --out PAGE.html` / `trace list [DIR ...] [--athlete ID]`.
 
 verify: exit 0 and "intact" when the trace matches its schema and its hash
-chain (any one-character edit breaks it), else exit 1 with every problem.
-publish: one self-contained HTML page (agent/trace/publish.py).
+chain (any one-character edit breaks it) and, for a trace in its run folder
+(or a run folder given instead of the file), when verdict.json is the sealed
+verdict and every file of the run has the sha256 the verdict recorded
+(agent/trace/check.py; `--clip CLIP` also checks the clip itself); else exit 1
+with every problem.
+publish: one self-contained HTML page (agent/trace/publish.py); a page of a run
+filed under an athlete is recorded in the catalog, so erasing the athlete removes it.
 list: runs filed in the catalog (with --athlete), or trace files found under
 the given folders (default: formscout_runs and traces), newest first.
 """
@@ -17,8 +22,9 @@ def add_parser(sub) -> None:
                        description="Check a run trace (schema + hash chain), render it as one HTML page, "
                                    "or list traces.")
     tsub = p.add_subparsers(dest="trace_command", metavar="ACTION", required=True)
-    v = tsub.add_parser("verify", help="check schema and hash chain: exit 0 if intact, 1 if not")
-    v.add_argument("file", help="trace.json of a run")
+    v = tsub.add_parser("verify", help="check schema, hash chain and the run's files: exit 0 if intact, 1 if not")
+    v.add_argument("file", help="trace.json of a run, or its run folder")
+    v.add_argument("--clip", default="", help="the clip the run scored: check that it is the one hashed in the verdict")
     v.add_argument("--json", action="store_true", help="print the check as JSON")
     pub = tsub.add_parser("publish", help="render one self-contained HTML page")
     pub.add_argument("file", help="trace.json of a run (its run folder holds the overlay and angles.csv)")
@@ -38,13 +44,17 @@ def run(args) -> int:
 
 
 def _verify(args) -> int:
+    from agent.trace.check import check_trace, locate
     from agent.trace.record import load_trace
-    from agent.trace.check import check_trace
-    check = check_trace(load_trace(args.file))
+    trace_file, folder = locate(args.file)
+    check = check_trace(load_trace(trace_file), folder=folder, clip=args.clip or None)
     if args.json:
         print(json.dumps(dict(check.to_dict(), file=str(args.file))))
     elif check.intact:
-        print(f"{args.file}: intact ({check.n_steps} steps hash-chained, schema valid, seal matches)")
+        files = f", {check.files_checked} run files match the verdict's hashes" if folder is not None else ""
+        print(f"{args.file}: intact ({check.n_steps} steps hash-chained, schema valid, seal matches{files})")
+        for note in check.notes:
+            print(f"  note: {note}")
     else:
         print(f"{args.file}: NOT intact, {len(check.problems)} problem(s):")
         for problem in check.problems:
@@ -59,7 +69,20 @@ def _publish(args) -> int:
         raise InputError("--keyframes must be 0 or more")
     out = publish(args.file, args.out, frames=not args.no_frames, n_keyframes=args.keyframes)
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} kB, self-contained)")
+    _record_page(args.file, out)
     return 0
+
+
+def _record_page(trace_file: str, page: Path) -> None:
+    """A published page of a run filed under an athlete is recorded as theirs (erasure removes it)."""
+    from agent.trace.record import load_trace
+    try:
+        from index.library.runs import athletes_of_run, record_output
+    except ModuleNotFoundError:
+        return
+    run_id = load_trace(trace_file).get("run_id")
+    for athlete in athletes_of_run(str(run_id)) if run_id else []:
+        record_output(athlete_id=athlete, path=page, kind="file", owner_id=str(run_id))
 
 
 def trace_summary(path: Path) -> dict | None:
@@ -95,6 +118,8 @@ def _list(args) -> int:
     for r in rows:
         side = "" if r.get("side") in (None, "NA") else f" {r['side']}"
         verdict = "review" if r.get("score") is None else f"score {r['score']}" + (" (review)" if r.get("review") else "")
+        if r.get("intact") is False:      # an edited trace: no score is shown (issue 19)
+            verdict = "NOT intact: do not use this result"
         intact = {True: "intact", False: "NOT INTACT", None: "file missing"}[r.get("intact")]
         print(f"{str(r.get('started_at') or '')[:19]}  {r.get('test')}{side}: {verdict}  [{intact}]  {r['trace']}")
     return 0

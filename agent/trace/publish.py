@@ -23,8 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.trace.record import load_trace
 from agent.trace.check import check_trace
+from agent.trace.record import load_trace
+from tools.report.headline import decider_label, headline, not_the_test
+from tools.report.similar import similar_summary
+from tools.report.vocabulary import criterion_name, plain_inputs, threshold_text, value_text
 from tools.video.sampling import spread_frame_indices
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,9 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:28px 0 10px;border-bo
 .verdict{display:flex;gap:24px;align-items:center}
 .score{font-size:64px;font-weight:700;min-width:110px;text-align:center;border-radius:12px;padding:6px 14px;color:#fff}
 .s3{background:#2e7d32}.s2{background:#f9a825}.s1{background:#ef6c00}.s0{background:#c62828}.sr{background:#5c6bc0;font-size:30px}
+.provisional{background:#fff;color:#5c6bc0;border:3px dashed #5c6bc0;font-size:26px;line-height:1.15}
+.noscore{background:#eceff1;color:#455a64;font-size:22px;border:2px solid #90a4ae}
+.broken{background:#b71c1c;color:#fff;padding:14px 18px;border-radius:10px;font-size:20px;font-weight:700;margin-bottom:14px}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}.muted{color:#66707a;font-size:13px}
 table{border-collapse:collapse;width:100%;font-size:14px} th,td{border-bottom:1px solid #e4e7eb;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5} .pass{color:#2e7d32}.fail{color:#c62828}.na{color:#8a939c}
@@ -151,24 +157,42 @@ def angle_plots(angles_csv: Path, criteria: list[dict]) -> list[tuple[str, str]]
 # ----- page sections --------------------------------------------------------------------------------
 
 def _verdict_section(doc: dict, check) -> str:
+    """The headline (tools.report.headline): an edited trace shows no score at all, a review a provisional one."""
     v = doc.get("verdict", {})
-    score = v.get("score")
-    cls, shown = ("sr", "REVIEW") if score is None else (f"s{score}", str(score))
-    side = "" if v.get("side") in (None, "NA") else f" ({_e(v['side'])})"
-    review = ('<p class="bad">Physio review</p><ul>' + "".join(f"<li>{_e(r)}</li>" for r in v.get("reasons", []))
-              + "</ul>") if v.get("review") else '<p class="ok">No review flag</p>'
+    h = headline(v, intact=check.intact)
     chain = (f'<span class="ok">intact</span>: {check.n_steps} steps hash-chained, schema valid, seal matches'
              if check.intact else '<span class="bad">NOT intact</span><ul>'
              + "".join(f"<li>{_e(p)}</li>" for p in check.problems) + "</ul>")
+    if h.kind == "not_intact":
+        return (f"<div class='broken' id='integrity'>{_e(h.title)}</div><div class='card'>"
+                + "".join(f"<p>{_e(line)}</p>" for line in h.lines)
+                + f"<p>Trace: {chain}</p></div><div class='disclaimer'>"
+                  f"{_e(v.get('disclaimer') or 'Screening aid, not a diagnosis.')}</div>")
+    if h.kind == "provisional":
+        badge = f'<div class="score provisional">provisional<br>{_e(h.provisional)}</div>'
+    elif h.badge is None:
+        badge = '<div class="score noscore">no score</div>'
+    elif h.kind == "no_score":
+        badge = '<div class="score sr">REVIEW</div>'
+    else:
+        badge = f'<div class="score s{h.score}">{_e(h.badge)}</div>'
+    review = ('<p class="bad">Physio review</p><ul>' + "".join(f"<li>{_e(plain_inputs(r))}</li>"
+                                                                for r in v.get("reasons", []))
+              + "</ul>") if v.get("review") else '<p class="ok">No review flag</p>'
+    notes = "".join(f"<li>{_e(plain_inputs(n))}</li>" for n in v.get("notes") or [])
+    review += f"<p class='muted'>Notes:</p><ul class='muted'>{notes}</ul>" if notes else ""
     dec = ""
-    if v.get("deciding_criterion"):
+    crit = next((c for c in v.get("criteria", []) if c.get("id") == v.get("deciding_criterion")), None)
+    if crit and h.kind not in ("not_the_test",):
         t = v.get("deciding_time_s")
-        dec = (f"<p>Deciding criterion <b>{_e(v['deciding_criterion'])}</b> at frame {_e(v.get('deciding_frame'))}"
+        name = criterion_name(v.get("test"), crit["id"]).name
+        dec = (f"<p>{_e(decider_label(v))}: <b>{_e(name)}</b>, measured {_e(value_text(crit.get('value'), crit.get('unit')))} "
+               f"(pass: {_e(threshold_text(crit))}) at frame {_e(v.get('deciding_frame'))}"
                + (f" ({t:.2f} s)" if isinstance(t, (int, float)) else "") + "</p>")
-    return f"""<div class="card verdict"><div class="score {cls}">{shown}</div><div>
-<h1>{_e(str(doc.get('test', '')).replace('_', ' '))}{side}</h1>
-<p>{'score ' + shown + f" with confidence {v.get('confidence', 0):.2f}" if score is not None else 'no score'}</p>
-{dec}{review}<p>Trace: {chain}</p></div></div>
+    lines = "".join(f"<p>{_e(line)}</p>" for line in h.lines)
+    return f"""<div class="card verdict">{badge}<div>
+<h1 id="headline">{_e(h.title)}</h1>
+{lines}{dec}{review}<p>Trace: {chain}</p></div></div>
 <div class="disclaimer">{_e(v.get('disclaimer') or 'Screening aid, not a diagnosis.')}</div>"""
 
 
@@ -184,18 +208,24 @@ def _run_facts(doc: dict) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>" for k, v in rows) + "</table>"
 
 
-def _criteria_table(criteria: list[dict]) -> str:
+def _criteria_table(criteria: list[dict], verdict: dict | None = None) -> str:
+    """Each criterion by its physio name, with its plain explanation (sign and unit) and its id for citation."""
     if not criteria:
         return '<p class="muted">No criterion was judged in this run.</p>'
-    head = "<tr><th>criterion</th><th>measured</th><th>threshold</th><th>margin</th><th>result</th><th>frame</th></tr>"
+    verdict = verdict or {}
+    test = verdict.get("test")
+    label = decider_label(verdict)
+    head = "<tr><th>criterion</th><th>measured</th><th>passes at</th><th>margin</th><th>result</th><th>frame</th></tr>"
     rows = []
     for c in criteria:
         mark = {True: ('pass', 'pass'), False: ('fail', 'FAIL'), None: ('na', 'not judged')}[c.get("passed")]
-        value = "-" if c.get("value") is None else f"{c['value']:.3g} {c.get('unit', '')}"
         margin = "-" if c.get("margin") is None else f"{c['margin']:+.3g}"
-        rows.append(f"<tr><td><b>{_e(c['id'])}</b><br><span class='muted'>{_e(c.get('description'))}</span>"
+        names = criterion_name(test, c["id"])
+        tag = f" <span class='muted'>({_e(label.lower())})</span>" if c["id"] == verdict.get("deciding_criterion") else ""
+        rows.append(f"<tr><td><b>{_e(names.name)}</b>{tag}<br><span class='muted'>{_e(names.explanation or c.get('description'))}"
+                    f" <code>{_e(c['id'])}</code></span>"
                     f"{'<br><span class=muted>' + _e(c['reason']) + '</span>' if c.get('reason') else ''}</td>"
-                    f"<td>{_e(value)}</td><td>{_e(c.get('pass_if'))} {_e(c.get('threshold'))} {_e(c.get('unit'))}</td>"
+                    f"<td>{_e(value_text(c.get('value'), c.get('unit')))}</td><td>{_e(threshold_text(c))}</td>"
                     f"<td>{_e(margin)}</td><td class='{mark[0]}'>{mark[1]}</td><td>{_e(c.get('deciding_frame'))}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -210,7 +240,8 @@ def _neighbours(doc: dict) -> str:
     rows = "".join(f"<tr><td>{_e(h.get('clip_id'))}</td><td>{_e(h.get('score'))}</td><td>{_e(h.get('side'))}</td>"
                    f"<td>{h.get('similarity', 0):.3f}</td><td>{_e(h.get('compensation_notes'))}</td>"
                    f"<td>{'synthetic' if h.get('synthetic') else ''}</td></tr>" for h in hits)
-    return ("<table><tr><th>clip</th><th>physio score</th><th>side</th><th>similarity</th><th>notes</th><th></th></tr>"
+    return (f"<p>{_e(similar_summary(hits))}</p>"
+            "<table><tr><th>clip</th><th>physio score</th><th>side</th><th>similarity</th><th>notes</th><th></th></tr>"
             f"{rows}</table>")
 
 
@@ -244,7 +275,7 @@ def _steps(doc: dict) -> str:
     out = []
     for s in doc.get("steps", []):
         err = s.get("error")
-        status = f'<span class="bad">error</span>' if err else '<span class="ok">ok</span>'
+        status = '<span class="bad">error</span>' if err else '<span class="ok">ok</span>'
         body = (f"<p class='muted' style='padding:0 10px'>brain: {_e(s.get('brain_message')) or '-'}</p>"
                 + (f"<pre class='err'>{_e(err)}</pre>" if err else "")
                 + f"<pre>arguments = {_e(json.dumps(s.get('arguments'), indent=1))}</pre>"
@@ -279,9 +310,12 @@ def render_page(doc: dict, base_dir: Path, frames: bool = True, n_keyframes: int
     crit = next((c for c in v.get("criteria", []) if c.get("id") == v.get("deciding_criterion")), None)
     caption = ""
     if crit:
-        value = "-" if crit.get("value") is None else f"{crit['value']:.3g} {crit.get('unit', '')}"
-        caption = (f"{crit['id']}: measured {value} against {crit.get('pass_if')} {crit.get('threshold')} "
-                   f"{crit.get('unit', '')} at frame {crit.get('deciding_frame')}")
+            caption = (("Measured as if it were the asked-for test (not a result): " if not_the_test(v) else "")
+                   + f"{decider_label(v)}: {criterion_name(v.get('test'), crit['id']).name}: measured "
+                   f"{value_text(crit.get('value'), crit.get('unit'))} (pass: {threshold_text(crit)}) "
+                   f"at frame {crit.get('deciding_frame')}")
+    not_test_note = ("<p class='bad'>The movement does not look like the asked-for test: these measurements "
+                     "are not a result.</p>") if not_the_test(v) else ""
     if frames and png is not None:
         import cv2
         rgb = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
@@ -291,7 +325,7 @@ def render_page(doc: dict, base_dir: Path, frames: bool = True, n_keyframes: int
         parts.append(f"<div class='card'><p class='muted'>{'No deciding-frame image beside this trace.' if frames else 'Frame left out.'}"
                      f"</p><p>{_e(caption)}</p></div>")
 
-    parts.append("<h2>Criteria</h2>" + f"<div class='card'>{_criteria_table(v.get('criteria', []))}</div>")
+    parts.append("<h2>Criteria</h2>" + f"<div class='card'>{not_test_note}{_criteria_table(v.get('criteria', []), v)}</div>")
     parts.append("<h2>Measured series</h2>")
     csv_path = _file(base_dir, measures.get("angles_csv"))
     plots = angle_plots(csv_path, v.get("criteria", [])) if csv_path else []
@@ -308,7 +342,7 @@ def render_page(doc: dict, base_dir: Path, frames: bool = True, n_keyframes: int
     parts.append("<h2>The trace itself</h2><details><summary>trace.json <span class='muted'>"
                  "(exactly as verified)</span></summary>"
                  f"<pre>{_e(json.dumps(doc, indent=1, ensure_ascii=False))}</pre></details>")
-    title = f"FormScout trace {doc.get('run_id', '')[:8]} - {doc.get('test', '')}"
+    title = f"FormScout trace {doc.get('run_id', '')[:8]} - {headline(v, intact=check.intact).title}"
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{CSS}</style></head>"
             f"<body><main>{''.join(parts)}<p class='muted'>Made by formscout trace publish. "

@@ -14,12 +14,14 @@ import json
 import platform
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 from tools.core.errors import InputError
+from tools.core.progress import ProgressEvent
 
 SCHEMA = "formscout-trace/1"
 GENESIS = "0" * 64
@@ -51,10 +53,38 @@ def now_iso() -> str:
 
 @dataclass
 class TraceRecorder:
-    """Builds a trace step by step; `finish` seals it with the verdict."""
+    """Builds a trace step by step; `finish` seals it with the verdict.
+
+    `progress` (optional) hears about each tool call as it starts and finishes
+    (`step_started` / `step_finished`, called while the run goes on, before the
+    steps are sealed into the trace): a ProgressEvent with stage "steps",
+    done / total steps, and detail "<tool>: <what it does>".
+    """
 
     header: dict
     steps: list[dict] = field(default_factory=list)
+    progress: Callable[[ProgressEvent], None] | None = None
+    steps_planned: int | None = None
+    steps_finished: int = 0
+
+    def announce_plan(self, tools: list[str]) -> None:
+        """The steps the run means to take, in order: a "plan" event (detail = the tool names, comma-separated)."""
+        self.steps_planned = len(tools)
+        if self.progress is not None:
+            self.progress(ProgressEvent("plan", 0, len(tools), "steps", ",".join(tools)))
+
+    def step_started(self, tool: str, what: str = "") -> None:
+        """A tool call has started: tell the progress listener which one (nothing is recorded yet)."""
+        if self.progress is not None:
+            self.progress(ProgressEvent("steps", self.steps_finished, self.steps_planned, "steps",
+                                        f"{tool}: {what}" if what else tool))
+
+    def step_finished(self, tool: str, error: str | None = None) -> None:
+        """A tool call has finished (ok or with an error): count it and tell the progress listener."""
+        self.steps_finished += 1
+        if self.progress is not None:
+            done = f"{tool}: failed" if error else f"{tool}: done"
+            self.progress(ProgressEvent("steps", self.steps_finished, self.steps_planned, "steps", done))
 
     @classmethod
     def start(cls, **header) -> "TraceRecorder":

@@ -4,7 +4,7 @@ The catalog is the source of truth of the library. Every vector is stored here
 too (with the name and version of the embedder that made it), so the FAISS
 files are derived data that `formscout index rebuild` can always recreate.
 
-Tables (schema version 1; `schema_version` records each applied migration):
+Tables (schema version 2; `schema_version` records each applied migration):
   athletes  athlete_id, consent_on_file, minor, guardian_consent, synthetic, created, updated
   clips     clip_key (catalog id = FAISS id), clip_id, athlete_id, date, test_name, side,
             score 0-3, pain, compensation_notes, camera_view, consent_on_file,
@@ -16,161 +16,46 @@ Tables (schema version 1; `schema_version` records each applied migration):
   runs      run_id, athlete_id, clip_id, test, side, score, review, confidence,
             review_reasons (JSON), trace_path, artifact_paths (JSON), created
   vectors   kind ("clip" | "passage"), item_key, embedder, embedder_version, dim, vector FLOAT[]
-  stores    store_name, kind, embedder, embedder_version, dim, generation, file, n_vectors, updated
-            (the FAISS file each store currently points to; updated in the same
-            transaction as the rows it indexes)
+  stores    store_name, kind, embedder, embedder_version, dim, generation, file, n_vectors, updated,
+            file_sha256 (the FAISS file each store currently points to, its generation and
+            content hash; updated in the same transaction as the rows it indexes)
+  outputs   athlete_id, path (absolute), kind ("run_dir" | "session_dir" | "file"), owner_id
+            (the run or session), created: every folder and file FormScout wrote that names
+            an athlete, so `index erase --athlete` finds them wherever they were written
 
-Migrations are ordered functions; opening a catalog applies the missing ones
-inside one transaction each. Times are UTC.
+Concurrency: every connection first takes the catalog's inter-process lock
+(index.storage.lock: shared for read-only connections, exclusive for writers)
+and holds it until `close()`, so DuckDB's one-writer rule never surfaces as an
+error; a wait longer than the lock's timeout is a clear "catalog busy" InputError.
+
+Migrations are ordered functions (index.storage.migrations); opening a catalog for writing applies the
+missing ones inside one transaction each. A read-only connection reads any
+catalog from schema 1 on (what version 2 added reads as empty). Times are UTC.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import duckdb
 import numpy as np
 
+from index.storage.lock import CatalogHold, acquire
+from index.storage.migrations import MIGRATIONS, OUTPUT_KINDS, Migration, migrate, schema_version, utc_now
 from tools.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-# ----- migrations ---------------------------------------------------------------
-def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SEQUENCE IF NOT EXISTS item_key_seq START 1")
-    con.execute("""
-        CREATE TABLE athletes (
-            athlete_id TEXT PRIMARY KEY,
-            consent_on_file BOOLEAN NOT NULL,
-            minor BOOLEAN,
-            guardian_consent BOOLEAN,
-            synthetic BOOLEAN NOT NULL DEFAULT FALSE,
-            created TIMESTAMP NOT NULL,
-            updated TIMESTAMP NOT NULL)""")
-    con.execute("""
-        CREATE TABLE clips (
-            clip_key BIGINT PRIMARY KEY,
-            clip_id TEXT NOT NULL UNIQUE,
-            athlete_id TEXT NOT NULL,
-            date DATE,
-            test_name TEXT NOT NULL,
-            side TEXT NOT NULL,
-            score INTEGER NOT NULL,
-            pain BOOLEAN NOT NULL,
-            compensation_notes TEXT,
-            camera_view TEXT,
-            consent_on_file BOOLEAN NOT NULL,
-            skeleton_path TEXT NOT NULL,
-            video_path TEXT,
-            source_name TEXT,
-            source_kind TEXT NOT NULL,
-            source_sha256 TEXT NOT NULL,
-            n_frames INTEGER,
-            fps DOUBLE,
-            embedder TEXT NOT NULL,
-            embedder_version TEXT NOT NULL,
-            synthetic BOOLEAN NOT NULL DEFAULT FALSE,
-            added TIMESTAMP NOT NULL)""")
-    con.execute("""
-        CREATE TABLE passages (
-            passage_key BIGINT PRIMARY KEY,
-            passage_id TEXT NOT NULL UNIQUE,
-            test TEXT,
-            criterion TEXT,
-            score_level INTEGER,
-            title TEXT,
-            text TEXT NOT NULL,
-            text_sha256 TEXT NOT NULL,
-            added TIMESTAMP NOT NULL)""")
-    con.execute("""
-        CREATE TABLE runs (
-            run_id TEXT PRIMARY KEY,
-            athlete_id TEXT,
-            clip_id TEXT,
-            test TEXT,
-            side TEXT,
-            score INTEGER,
-            review BOOLEAN NOT NULL,
-            confidence DOUBLE,
-            review_reasons TEXT,
-            trace_path TEXT,
-            artifact_paths TEXT,
-            created TIMESTAMP NOT NULL)""")
-    con.execute("""
-        CREATE TABLE vectors (
-            kind TEXT NOT NULL,
-            item_key BIGINT NOT NULL,
-            embedder TEXT NOT NULL,
-            embedder_version TEXT NOT NULL,
-            dim INTEGER NOT NULL,
-            vector FLOAT[] NOT NULL,
-            PRIMARY KEY (kind, item_key, embedder, embedder_version))""")
-    con.execute("""
-        CREATE TABLE stores (
-            store_name TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            embedder TEXT NOT NULL,
-            embedder_version TEXT NOT NULL,
-            dim INTEGER NOT NULL,
-            generation BIGINT NOT NULL,
-            file TEXT NOT NULL,
-            n_vectors BIGINT NOT NULL,
-            updated TIMESTAMP NOT NULL)""")
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[duckdb.DuckDBPyConnection], None]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "athletes, clips, passages, runs, vectors, stores", _migration_1),
-)
-
-
-def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
-    """Apply the migrations newer than the catalog's version, in order; returns those applied."""
-    versions = [m.version for m in migrations]
-    if versions != sorted(set(versions)):
-        raise ValueError(f"migrations must have increasing unique versions, got {versions}")
-    con.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                "version INTEGER PRIMARY KEY, description TEXT, applied TIMESTAMP)")
-    current = schema_version(con)
-    if versions and current > versions[-1]:
-        raise InputError(f"this catalog has schema version {current}, newer than this FormScout "
-                         f"knows ({versions[-1]}); upgrade FormScout to open it")
-    applied = []
-    for m in migrations:
-        if m.version <= current:
-            continue
-        con.begin()
-        try:
-            m.apply(con)
-            con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [m.version, m.description, utc_now()])
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        log.info("catalog: applied migration %d (%s)", m.version, m.description)
-        applied.append(m.version)
-    return applied
-
-
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+def _absolute(path: str | Path) -> str:
+    """A path as the catalog stores it: absolute (made so against the current folder), symlinks kept."""
+    return os.path.abspath(os.path.expanduser(str(path)))
 
 
 # ----- records -----------------------------------------------------------------
@@ -238,6 +123,7 @@ class StoreRecord:
     generation: int
     file: str
     n_vectors: int
+    file_sha256: str | None = None
 
 
 # ----- the catalog ----------------------------------------------------------------
@@ -245,7 +131,7 @@ class Catalog:
     """A DuckDB catalog file. Use as a context manager; writes go through `transaction()`."""
 
     def __init__(self, path: str | Path, read_only: bool = False,
-                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
+                 migrations: Sequence[Migration] = MIGRATIONS, *, lock_timeout_s: float | None = None) -> None:
         self.path = Path(path)
         self.read_only = read_only
         if read_only and not self.path.exists():
@@ -253,27 +139,48 @@ class Catalog:
                              "`formscout index add LABELS.csv --clips DIR` (or `make demo`), "
                              "or point --db / FORMSCOUT_DB at an existing library")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._hold: CatalogHold | None = acquire(self.path, "read" if read_only else "write", lock_timeout_s)
+        try:
+            self._connect(read_only, migrations)
+        except BaseException:
+            self._hold.release()
+            self._hold = None
+            raise
+
+    def _connect(self, read_only: bool, migrations: Sequence[Migration]) -> None:
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise InputError(f"cannot open the library {self.path}: {exc}. If another FormScout "
-                             "process is writing to it, wait for it to finish") from exc
+            raise InputError(f"cannot open the library {self.path}: {exc}. If a program other than FormScout "
+                             "has it open, close that program") from exc
         except duckdb.Error as exc:
             raise InputError(f"{self.path} is not a readable FormScout catalog ({exc}); "
                              "point --db at the right file") from exc
         if read_only:
             known = {r[0] for r in self.con.execute(
                 "SELECT table_name FROM information_schema.tables").fetchall()}
-            if "schema_version" not in known or schema_version(self.con) < migrations[-1].version:
+            if "schema_version" not in known or schema_version(self.con) < 1:
                 self.con.close()
-                raise InputError(f"the library {self.path} needs a schema upgrade: run "
-                                 "`formscout index verify` once (it upgrades and checks it)")
+                raise InputError(f"{self.path} is not a FormScout catalog (no schema); point --db at the "
+                                 "right file")
+            if schema_version(self.con) > migrations[-1].version:
+                self.con.close()
+                raise InputError(f"this catalog has schema version {schema_version(self.con)}, newer than "
+                                 f"this FormScout knows ({migrations[-1].version}); upgrade FormScout to open it")
         else:
             migrate(self.con, migrations)
+        self.schema = schema_version(self.con)
 
     # context manager / transactions
     def close(self) -> None:
-        self.con.close()
+        """Close the connection and release the lock (idempotent)."""
+        con = getattr(self, "con", None)
+        if con is not None:
+            con.close()
+            self.con = None
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
 
     def __enter__(self) -> "Catalog":
         return self
@@ -458,24 +365,52 @@ class Catalog:
     # ----- stores -------------------------------------------------------------------
     def stores(self) -> dict[str, StoreRecord]:
         cols = [f.name for f in fields(StoreRecord)]
+        if self.schema < 2:
+            cols.remove("file_sha256")
         rows = self.con.execute(f"SELECT {', '.join(cols)} FROM stores").fetchall()
         return {r[0]: StoreRecord(*r) for r in rows}
 
     def set_store(self, rec: StoreRecord) -> None:
-        self.con.execute("INSERT OR REPLACE INTO stores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.con.execute("INSERT OR REPLACE INTO stores (store_name, kind, embedder, embedder_version, dim, "
+                         "generation, file, n_vectors, updated, file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          [rec.store_name, rec.kind, rec.embedder, rec.embedder_version, rec.dim,
-                          rec.generation, rec.file, rec.n_vectors, utc_now()])
+                          rec.generation, rec.file, rec.n_vectors, utc_now(), rec.file_sha256])
 
     # ----- runs ------------------------------------------------------------------------
     def insert_run(self, *, run_id: str, athlete_id: str | None, test: str | None, side: str | None,
                    score: int | None, review: bool, trace_path: str | None, clip_id: str | None = None,
                    confidence: float | None = None, review_reasons: Sequence[str] | None = None,
                    artifact_paths: Sequence[str] | None = None, created: datetime | None = None) -> None:
+        """One screening run; its trace and artifact paths are stored absolute (resolved here)."""
         self.con.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, athlete_id, clip_id, test, side, score, bool(review), confidence,
-             json.dumps(list(review_reasons or [])), None if trace_path is None else str(trace_path),
-             json.dumps([str(p) for p in (artifact_paths or [])]), created or utc_now()])
+             json.dumps(list(review_reasons or [])), None if trace_path is None else _absolute(trace_path),
+             json.dumps([_absolute(p) for p in (artifact_paths or [])]), created or utc_now()])
+
+    # ----- outputs: folders and files written per athlete -------------------------------------
+    def add_output(self, athlete_id: str, path: str | Path, kind: str, owner_id: str | None = None) -> None:
+        """Record that FormScout wrote `path` (absolute once stored) naming `athlete_id`."""
+        if kind not in OUTPUT_KINDS:
+            raise ValueError(f"output kind must be one of {OUTPUT_KINDS}, got {kind!r}")
+        self.con.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
+                         [athlete_id, _absolute(path), kind, owner_id, utc_now()])
+
+    def outputs(self, athlete_id: str | None = None) -> list[dict]:
+        """Recorded outputs (of one athlete, or all), oldest first; empty before schema 2."""
+        if self.schema < 2:
+            return []
+        sql = "SELECT * FROM outputs" + (" WHERE athlete_id = ?" if athlete_id else "") + " ORDER BY created, path"
+        cur = self.con.execute(sql, [athlete_id] if athlete_id else [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def owners_of_output(self, path: str | Path) -> list[str]:
+        """Athletes an output path is recorded under."""
+        if self.schema < 2:
+            return []
+        return [r[0] for r in self.con.execute("SELECT athlete_id FROM outputs WHERE path = ?",
+                                               [_absolute(path)]).fetchall()]
 
     def runs(self, athlete_id: str | None = None) -> list[dict]:
         sql = "SELECT * FROM runs" + (" WHERE athlete_id = ?" if athlete_id else "") + " ORDER BY created"
@@ -491,18 +426,22 @@ class Catalog:
 
     # ----- erasure -------------------------------------------------------------------------
     def delete_athlete_rows(self, athlete_id: str) -> dict[str, int]:
-        """Delete every row of an athlete (clips, their vectors, runs, the athlete); returns counts."""
+        """Delete every row of an athlete (clips, their vectors, runs, outputs, the athlete); returns counts
+        (of clips, vectors, runs and athletes; the outputs deleted are in `last_outputs_deleted`)."""
         n_clips = self.con.execute("SELECT count(*) FROM clips WHERE athlete_id = ?", [athlete_id]).fetchone()[0]
         n_vec = self.con.execute(
             "SELECT count(*) FROM vectors WHERE kind = 'clip' AND item_key IN "
             "(SELECT clip_key FROM clips WHERE athlete_id = ?)", [athlete_id]).fetchone()[0]
         n_runs = self.con.execute("SELECT count(*) FROM runs WHERE athlete_id = ?", [athlete_id]).fetchone()[0]
         n_ath = self.con.execute("SELECT count(*) FROM athletes WHERE athlete_id = ?", [athlete_id]).fetchone()[0]
+        n_out = self.con.execute("SELECT count(*) FROM outputs WHERE athlete_id = ?", [athlete_id]).fetchone()[0]
+        self.con.execute("DELETE FROM outputs WHERE athlete_id = ?", [athlete_id])
         self.con.execute("DELETE FROM vectors WHERE kind = 'clip' AND item_key IN "
                          "(SELECT clip_key FROM clips WHERE athlete_id = ?)", [athlete_id])
         self.con.execute("DELETE FROM clips WHERE athlete_id = ?", [athlete_id])
         self.con.execute("DELETE FROM runs WHERE athlete_id = ?", [athlete_id])
         self.con.execute("DELETE FROM athletes WHERE athlete_id = ?", [athlete_id])
+        self.last_outputs_deleted = int(n_out)
         return {"clips": int(n_clips), "vectors": int(n_vec), "runs": int(n_runs), "athletes": int(n_ath)}
 
     def rows_mentioning(self, athlete_id: str) -> dict[str, int]:

@@ -11,6 +11,9 @@ catalogs in one folder never share files:
   X_files/skeletons/<athlete_id>/<clip_id>.npz   stored skeletons (always kept)
   X_files/videos/<athlete_id>/<clip_id>.<ext>    raw video (only with --keep-video)
   X_files/faiss/<store>.g<generation>.faiss      FAISS indexes (one per kind+embedder+version)
+  X_files/staging/<pid>-<random>/                files an `index add` prepares outside the catalog
+                                                 lock (moved into place when its batch commits)
+  X.duckdb.lock                                  the catalog's inter-process lock (index.storage.lock)
 
 Paths stored in the catalog are relative to the data folder, so a library can
 be moved as a whole (catalog file plus its `_files` folder).
@@ -65,6 +68,10 @@ class LibraryPaths:
     @property
     def faiss(self) -> Path:
         return self.root / "faiss"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
 
     def skeleton_rel(self, athlete_id: str, clip_id: str) -> str:
         return f"skeletons/{athlete_id}/{clip_id}.npz"

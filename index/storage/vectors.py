@@ -7,10 +7,14 @@ are cosine similarities in [-1, 1].
 Crash safety. A store is never modified in place on disk. A write saves the
 whole index as a new generation file `<store>.g<N>.faiss` (written to a
 temporary name, fsynced, then `os.replace`d), and the catalog's `stores` row
-is pointed at it in the same DuckDB transaction as the rows it indexes. A
-crash before that commit leaves the old generation (still named by the
-catalog) untouched and a stray new file; a crash after it leaves a stray old
-file. Stray files are removed by the next write (`sweep_stray_files`).
+is pointed at it, with its generation N and the file's sha256, in the same
+DuckDB transaction as the rows it indexes. A crash before that commit leaves
+the old generation (still named by the catalog) untouched and a stray new
+file; a crash after it leaves a stray old file. Stray files are removed by the
+next write (`sweep_stray_files`). Opening a store checks the file against the
+catalog: its name carries the catalog's generation, its bytes hash to the
+recorded sha256, its size and dimension agree; any mismatch is StoreCorrupt,
+which `formscout index verify` reports and `formscout index repair` fixes.
 
 Filtering (test/side, excluded athletes) passes the allowed catalog ids to
 FAISS as an IDSelectorBatch, so k neighbours always come from the allowed set.
@@ -78,17 +82,27 @@ class VectorStore:
 
     @classmethod
     def load(cls, folder: Path, record: StoreRecord) -> "VectorStore":
+        """The store the catalog record names, checked against it (generation, sha256, size, dimension)."""
         path = folder / record.file
-        if not path.exists():
-            raise StoreCorrupt(f"FAISS file {path} named by the catalog is missing; "
-                               "run `formscout index rebuild`")
+        fix = "run `formscout index repair`"
+        match = _FILE_RE.match(record.file or "")
+        if match is None or match["name"] != record.store_name or int(match["gen"]) != record.generation:
+            raise StoreCorrupt(f"store {record.store_name}: the catalog names file {record.file!r} for generation "
+                               f"{record.generation}; {fix}")
         try:
-            index = faiss.read_index(str(path))
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreCorrupt(f"FAISS file {path} named by the catalog is missing; {fix}") from None
+        if record.file_sha256 and hashlib.sha256(data).hexdigest() != record.file_sha256:
+            raise StoreCorrupt(f"FAISS file {path} is not the generation {record.generation} the catalog "
+                               f"recorded (its sha256 differs); {fix}")
+        try:
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError as exc:
-            raise StoreCorrupt(f"cannot read FAISS file {path} ({exc}); run `formscout index rebuild`") from exc
+            raise StoreCorrupt(f"cannot read FAISS file {path} ({exc}); {fix}") from exc
         if index.d != record.dim or index.ntotal != record.n_vectors:
             raise StoreCorrupt(f"FAISS file {path} holds {index.ntotal} x {index.d} vectors, the catalog "
-                               f"expects {record.n_vectors} x {record.dim}; run `formscout index rebuild`")
+                               f"expects {record.n_vectors} x {record.dim}; {fix}")
         return cls(record, index)
 
     @classmethod
@@ -141,12 +155,15 @@ class VectorStore:
         gen = self.record.generation + 1
         final = folder / f"{self.record.store_name}.g{gen}.faiss"
         tmp = folder / f".{final.name}.tmp"
-        faiss.write_index(self.index, str(tmp))
-        with open(tmp, "rb") as fh:
+        data = faiss.serialize_index(self.index).tobytes()
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
         _fsync_dir(folder)
-        self.record = replace(self.record, generation=gen, file=final.name, n_vectors=len(self))
+        self.record = replace(self.record, generation=gen, file=final.name, n_vectors=len(self),
+                              file_sha256=hashlib.sha256(data).hexdigest())
         return self.record
 
     # ----- search --------------------------------------------------------------------------------

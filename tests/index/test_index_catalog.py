@@ -28,19 +28,20 @@ def test_migrations_are_applied_once_and_in_order(tmp_path):
         tables = {r[0] for r in cat.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         assert {"athletes", "clips", "passages", "runs", "vectors", "stores", "schema_version"} <= tables
     applied = []
+    nxt = MIGRATIONS[-1].version + 1
 
     def add_column(con):
-        applied.append(2)
+        applied.append(nxt)
         con.execute("ALTER TABLE clips ADD COLUMN physio TEXT")
 
-    newer = MIGRATIONS + (Migration(2, "clips.physio", add_column),)
+    newer = MIGRATIONS + (Migration(nxt, "clips.physio", add_column),)
     with Catalog(db, migrations=newer) as cat:   # an old catalog is upgraded
-        assert schema_version(cat.con) == 2
+        assert schema_version(cat.con) == nxt
         cols = [r[0] for r in cat.con.execute("DESCRIBE clips").fetchall()]
         assert "physio" in cols
     with Catalog(db, migrations=newer) as cat:   # and never twice
-        assert schema_version(cat.con) == 2
-    assert applied == [2]
+        assert schema_version(cat.con) == nxt
+    assert applied == [nxt]
     with pytest.raises(InputError, match="newer"):  # an older FormScout refuses a newer catalog
         Catalog(db)
 
@@ -53,9 +54,9 @@ def test_failed_migration_rolls_back(tmp_path):
     db = tmp_path / "c.duckdb"
     Catalog(db).close()
     with pytest.raises(RuntimeError):
-        Catalog(db, migrations=MIGRATIONS + (Migration(2, "broken", broken),))
+        Catalog(db, migrations=MIGRATIONS + (Migration(MIGRATIONS[-1].version + 1, "broken", broken),))
     with Catalog(db) as cat:
-        assert schema_version(cat.con) == 1
+        assert schema_version(cat.con) == MIGRATIONS[-1].version
         assert cat.con.execute("SELECT count(*) FROM information_schema.tables "
                                "WHERE table_name = 'half_done'").fetchone()[0] == 0
 
@@ -82,7 +83,7 @@ def test_record_run_and_read_back(tmp_path):
 def test_keys_stay_unique_across_compaction(tmp_path):
     """Erasure compacts the file; catalog ids handed out before must never be reused."""
     from index.library.api import Library
-    from index.library.maintenance import compact
+    from index.library.erase import compact
     with Library(tmp_path / "c.duckdb") as lib:
         first = lib.catalog.next_keys(5)
         compact(lib)

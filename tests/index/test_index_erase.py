@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-import index.library.api as library_module
+import index.library.adding as library_module
 from agent.cli.main import main
 from index.library.api import Library, record_run
 from index.library.toy_clips import LABEL_COLUMNS, toy_clip

@@ -74,13 +74,13 @@ def test_each_bad_field_is_named_with_its_row(tmp_path, over, field):
 def test_missing_columns_duplicates_and_files(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("clip_id,athlete_id\nc1,A1\n")
-    with pytest.raises(InputError, match="missing column"):
+    with pytest.raises(InputError, match="lacks column"):
         read_labels(bad, tmp_path)
     path = _write(tmp_path / "d", [_row(), _row(), _row(clip_id="nofile")])
     (tmp_path / "d" / "nofile.npz").unlink()
     with pytest.raises(InputError) as err:
         read_labels(path, tmp_path / "d")
-    assert "row 3 clip_id: 'c1' repeats row 2" in str(err.value)
+    assert "row 3 clip_id: 'c1' appears twice" in str(err.value)
     assert "row 4 file: no nofile.npz" in str(err.value)
     with pytest.raises(InputError, match="not found"):
         read_labels(tmp_path / "absent.csv", tmp_path)

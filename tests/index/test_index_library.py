@@ -220,7 +220,7 @@ def test_add_a_video_goes_through_pose(tmp_path, sports2d_clip):
 
 
 def test_parallel_workers_give_the_same_library(tmp_path, toy, monkeypatch):
-    import index.library.api as library_module
+    import index.library.adding as library_module
     labels, folder = toy
     monkeypatch.setattr(library_module, "PARALLEL_MIN_ROWS", 0)
     vectors = []

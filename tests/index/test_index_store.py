@@ -55,13 +55,21 @@ def test_write_is_a_new_generation_and_load_checks_the_catalog(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
     loaded = VectorStore.load(tmp_path, rec2)
     assert len(loaded) == 45 and set(loaded.ids()) == set(keys[5:])
-    with pytest.raises(StoreCorrupt, match="rebuild"):
-        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "n_vectors": 44}))
+    assert rec2.file_sha256 and rec2.file_sha256 != rec1.file_sha256
+    with pytest.raises(StoreCorrupt, match="repair"):
+        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "n_vectors": 44, "file_sha256": None}))
+    with pytest.raises(StoreCorrupt, match="sha256 differs"):       # an older generation under the new name
+        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "file_sha256": rec1.file_sha256}))
+    with pytest.raises(StoreCorrupt, match="for generation 3"):     # the catalog's generation is checked
+        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "generation": 3}))
     with pytest.raises(StoreCorrupt, match="missing"):
-        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "file": "gone.g9.faiss"}))
+        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "generation": 9,
+                                                  "file": rec2.file.replace(".g2.", ".g9.")}))
     (tmp_path / rec2.file).write_bytes(b"not a faiss index")
     with pytest.raises(StoreCorrupt):
         VectorStore.load(tmp_path, rec2)
+    with pytest.raises(StoreCorrupt, match="cannot read"):
+        VectorStore.load(tmp_path, StoreRecord(**{**rec2.__dict__, "file_sha256": None}))
     removed = sweep_stray_files(tmp_path, referenced={rec2.file})
     assert [p.name for p in removed] == [rec1.file]
 
