@@ -1,21 +1,32 @@
 """FormScout app: screen a clip, read the session scorecard, ask why, audit traces, manage the clip library.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--data DIR] [--max-upload-mb 200]
+    python app.py [--host 127.0.0.1] [--port 7860] [--data DIR] [--max-upload-mb 200] [--workers N] [--verbose]
 
 A thin Gradio layer over agent/ and index/: every score, measurement and
-answer on the page comes from `agent.screening.run.screen`, the session
-scorecard, `agent.chat.answer`, the trace and the catalog; this file only lays them
-out. Plain helpers (upload checks, the data folder, tables) live in
-agent/app/support.py.
+answer on the page comes from `agent.screening.run.screen`,
+`agent.screening.session.screen_session`, `agent.chat.answer`, the trace and
+the catalog; this file only lays them out. The plain helpers live in
+agent/app/ (one job a module: paths, uploads, screening, progress, display,
+runs, session, library, chat).
+
+What the page promises a physio: a headline that cannot be misread (not the
+asked-for test: no score; a review: "provisional N, physio review" without a
+confidence figure; an edited trace: "NOT intact: do not use this result"
+everywhere, pickers included); criteria by their physio names with a plain
+explanation, sign and unit (knowledge/criterion_names.csv); form fields, never
+CLI flags; uploads checked the moment they arrive, with the messages the CLI
+gives; screenings in parallel up to `--workers` (default: the CPU cores), the
+others told their place in line and the expected wait; progress per step with
+frame counts.
 
 Safety: binds 127.0.0.1 unless --host says otherwise; a login is required
 when FORMSCOUT_APP_USER and FORMSCOUT_APP_PASSWORD are set; uploads are
 limited in size (Gradio refuses bigger files before they are sent) and
-checked for type and emptiness; the only folders the page can read files
-from are this app's run and session folders (Gradio's `allowed_paths`) and
-its own upload cache, all under the app's data folder ($FORMSCOUT_HOME/app,
-default ~/.formscout/app). Names the browser sends (a run, a file in a
-labels CSV) are resolved inside that folder or refused.
+checked for type, size, readability and duration; the only folders the page
+can read files from are this app's run and session folders (Gradio's
+`allowed_paths`) and its own upload cache, all under the app's data folder
+($FORMSCOUT_HOME/app, default ~/.formscout/app). Names the browser sends (a
+run, a file in a labels CSV) are resolved inside that folder or refused.
 """
 from __future__ import annotations
 
@@ -27,13 +38,43 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.app.support import (CRITERIA_HEADERS, DISCLAIMER, SCORECARD_HEADERS, SIMILAR_HEADERS, TEST_LABELS,
-                               AppLimits, AppPaths, ScreenForm, add_summary_markdown, ask_about, athlete_history,
-                               athlete_pick_frame, check_athlete_id, mark_athlete_point, criteria_rows, esc, list_runs, public_message, publish_run,
-                               run_screening, run_session, scorecard_markdown, scorecard_rows, search_library,
-                               similar_rows,
-                               stage_demo_session, stage_library_upload, stage_session_upload, verdict_markdown,
-                               verify_run)
+from agent.app.chat import ask_about
+from agent.app.display import (
+    CRITERIA_HEADERS,
+    HEADLINE_CLASSES,
+    SIMILAR_HEADERS,
+    TEST_LABELS,
+    criteria_rows,
+    esc,
+    public_message,
+    similar_note,
+    similar_rows,
+    verdict_markdown,
+)
+from agent.app.library import add_summary_markdown, search_library
+from agent.app.paths import DISCLAIMER, AppLimits, AppPaths
+from agent.app.progress import ScreenQueue
+from agent.app.runs import list_runs, publish_run, verify_run
+from agent.app.screening import (
+    ScreenForm,
+    athlete_pick_frame,
+    check_athlete_id,
+    mark_athlete_point,
+    run_screening,
+)
+from agent.app.session import (
+    SCORECARD_HEADERS,
+    athlete_history,
+    run_session,
+    scorecard_markdown,
+    scorecard_rows,
+)
+from agent.app.uploads import (
+    check_clip_readable,
+    stage_demo_session,
+    stage_library_upload,
+    stage_session_upload,
+)
 from tools.core.errors import InputError
 
 log = logging.getLogger("formscout.app")
@@ -44,6 +85,18 @@ INTRO = (
     "Scores Functional Movement Screen clips 0-3, or asks for a physio review when it cannot stand behind "
     f"a score, and shows its work. *{DISCLAIMER}*"
 )
+CSS = """
+#verdict.verdict-provisional h2 { color: #3949ab; border-left: 6px dashed #3949ab; padding-left: 10px; }
+#verdict.verdict-noscore h2 { color: #455a64; border-left: 6px solid #90a4ae; padding-left: 10px; }
+#verdict.verdict-broken h2 { color: #fff; background: #b71c1c; padding: 6px 10px; border-radius: 6px; }
+#verdict.verdict-score h2 { color: #1b5e20; border-left: 6px solid #2e7d32; padding-left: 10px; }
+#upload_note.upload-bad { color: #b71c1c; }
+"""
+
+
+def default_workers() -> int:
+    """Screenings run at once: one per CPU core (pose is the heavy step and uses about one core)."""
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -53,7 +106,15 @@ class AppConfig:
     paths: AppPaths
     limits: AppLimits = field(default_factory=AppLimits)
     db: str | None = None                       # catalog file (default: FORMSCOUT_DB / FORMSCOUT_HOME)
-    library_lock: threading.Lock = field(default_factory=threading.Lock)
+    workers: int = field(default_factory=default_workers)
+    queue: ScreenQueue | None = None            # built from `workers` when not given
+    # Not used by the app's own code: every catalog connection takes the catalog's inter-process lock
+    # (index.storage.lock). Kept None for helpers that still accept an extra lock of their own.
+    library_lock: threading.Lock | None = None
+
+    def __post_init__(self) -> None:
+        if self.queue is None:
+            self.queue = ScreenQueue(self.workers)
 
 
 def _problem(message: str) -> str:
@@ -67,9 +128,15 @@ def _bug(what: str) -> str:
             "please try again, and tell whoever runs this app if it happens again.")
 
 
+def _page(progress):
+    """A (fraction, text) callback on Gradio's progress bar."""
+    return lambda fraction, text: progress(max(0.0, min(1.0, float(fraction))), desc=text)
+
+
 # ----- Screen tab --------------------------------------------------------------------------------------------------
 def _screen_tab(cfg: AppConfig, current):
     import gradio as gr
+
     from tools.core.fms import BILATERAL, TESTS
 
     gr.Markdown("Film one test, upload it, choose the test, and screen it. Pain is what the athlete reports: "
@@ -79,6 +146,7 @@ def _screen_tab(cfg: AppConfig, current):
             clip = gr.File(label=f"Clip: one FMS test (mp4, mov, m4v, avi, mkv, webm or a skeleton .npz; "
                                  f"up to {cfg.limits.max_upload_mb:g} MB, {cfg.limits.max_clip_s:g} s)",
                            file_count="single", type="filepath", elem_id="clip_upload")
+            upload_note = gr.Markdown("", elem_id="upload_note")
             use_demo = gr.Checkbox(label="Use the demo clip instead (rendered deep squat, synthetic athlete)",
                                    value=False, elem_id="use_demo")
             test = gr.Dropdown(choices=[(TEST_LABELS[t], t) for t in TESTS], value="deep_squat", label="Test",
@@ -104,17 +172,19 @@ def _screen_tab(cfg: AppConfig, current):
             go = gr.Button("Screen the clip", variant="primary", elem_id="screen_button")
         with gr.Column(scale=2):
             verdict_md = gr.Markdown("Results appear here.", elem_id="verdict")
-            criteria = gr.Dataframe(headers=CRITERIA_HEADERS, value=[], label="Criteria: measured vs threshold",
+            criteria = gr.Dataframe(headers=CRITERIA_HEADERS, value=[], label="Criteria: measured against the "
+                                    "value that passes (what each measures, its sign and unit on the right)",
                                     interactive=False, wrap=True, elem_id="criteria",
-                                    column_widths=["19%", "13%", "13%", "10%", "9%", "36%"])
+                                    column_widths=["20%", "11%", "13%", "8%", "7%", "41%"])
     with gr.Row():
         with gr.Column():
             overlay = gr.Video(label="Skeleton overlay (deciding angle drawn on the deciding frame)",
                                interactive=False, elem_id="overlay")
             jump = gr.Button("Jump to the deciding frame", visible=False, elem_id="jump_button")
         frame_img = gr.Image(label="Deciding frame", type="filepath", interactive=False, elem_id="deciding_frame")
-    similar_note = gr.Markdown("", elem_id="similar_note")
-    similar = gr.Dataframe(headers=SIMILAR_HEADERS, value=[], label="Similar physio-scored clips",
+    similar_md = gr.Markdown("", elem_id="similar_note")
+    similar = gr.Dataframe(headers=SIMILAR_HEADERS, value=[], label="Similar physio-scored clips (nearest in "
+                           "motion: context for the physio, not a vote on the score)",
                            interactive=False, wrap=True, elem_id="similar")
     files = gr.File(label="Run files (verdict, trace, angles, overlay)", file_count="multiple",
                     interactive=False, elem_id="run_files")
@@ -124,12 +194,23 @@ def _screen_tab(cfg: AppConfig, current):
     no_pick = "No athlete picked: FormScout chooses."
 
     def on_clip(clip_path, demo):
+        """Checked the moment it arrives: type, size, readable, duration (the CLI's own messages)."""
+        note = ""
+        if clip_path and not demo:
+            try:
+                checked = check_clip_readable(clip_path, cfg.limits)
+            except InputError as exc:
+                return None, None, None, no_pick, gr.update(value=_problem(str(exc)), elem_classes=["upload-bad"])
+            note = f"{esc(checked.name)} is ready to screen."
         try:
-            png = athlete_pick_frame(clip_path, bool(demo), cfg.limits, cfg.paths.staging)
+            png = athlete_pick_frame(clip_path, bool(demo), cfg.limits, cfg.paths.staging) \
+                if (clip_path or demo) else None
         except InputError:
-            return None, None, None, no_pick
-        note = no_pick if png else "A skeleton file has no picture to click on: the athlete is already chosen."
-        return (str(png) if png else None), (str(png) if png else None), None, note
+            return None, None, None, no_pick, gr.update(value=note, elem_classes=[])
+        pick = no_pick if png or not clip_path else "A skeleton file has no picture to click on: the athlete is " \
+                                                    "already chosen."
+        return (str(png) if png else None), (str(png) if png else None), None, pick, \
+            gr.update(value=note, elem_classes=[])
 
     def on_pick(frame_png, evt: gr.SelectData):
         if not frame_png or evt.index is None:
@@ -141,8 +222,8 @@ def _screen_tab(cfg: AppConfig, current):
     # resolve the string, so give it the class itself
     on_pick.__annotations__["evt"] = gr.SelectData
 
-    clip.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note])
-    use_demo.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note])
+    clip.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note, upload_note])
+    use_demo.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note, upload_note])
     pick_img.select(on_pick, pick_frame, [pick_img, pick_point, pick_note])
     pick_clear.click(lambda f: (f, None, no_pick), pick_frame, [pick_img, pick_point, pick_note])
 
@@ -158,15 +239,16 @@ def _screen_tab(cfg: AppConfig, current):
                           side=side_choice if (test_name in BILATERAL and side_choice in ("L", "R")) else None,
                           pain=bool(pain_flag), heels_raised=heels_choice or "auto", athlete_id=athlete_id or "",
                           athlete_point=tuple(point) if point else None)
-        progress(0.0, desc="Starting")
+        progress(0.0, desc="Checking the clip")
         try:
-            out = run_screening(form, cfg.paths, cfg.limits, db=cfg.db, library_lock=cfg.library_lock,
-                                progress=lambda f, d: progress(f, desc=d))
+            out = run_screening(form, cfg.paths, cfg.limits, db=cfg.db, progress=_page(progress), queue=cfg.queue)
         except InputError as exc:
-            return (_problem(str(exc)), *empty, state)
+            return (gr.update(value=_problem(str(exc)), elem_classes=[]), *empty, state)
         except Exception:  # noqa: BLE001 - the page says what happened; the log keeps the traceback
-            return (_bug("screening the clip"), *empty, state)
+            return (gr.update(value=_bug("screening the clip"), elem_classes=[]), *empty, state)
         v = out.verdict
+        from tools.report.headline import headline
+        kind = headline(v).kind
         art = v["artifacts"]
         t = v.get("deciding_time_s")
         jump_update = gr.update(visible=t is not None,
@@ -174,15 +256,20 @@ def _screen_tab(cfg: AppConfig, current):
                                 if t is not None else "Jump to the deciding frame")
         run_files = [p for p in (art.get("verdict_json"), art.get("trace_json"), art.get("angles_csv"),
                                  art.get("overlay_mp4")) if p and Path(p).is_file()]
+        from agent.app.runs import read_run
+        info = read_run(out.run_dir)
         new_state = {"run_name": out.run_name, "run_id": v["run_id"], "test": v["test"], "side": v["side"],
-                     "athlete_id": form.athlete_id.strip(), "deciding_frame_png": art.get("deciding_frame_png")}
-        return (verdict_markdown(v, out.seconds), criteria_rows(v), art.get("overlay_mp4"), jump_update,
-                art.get("deciding_frame_png"), f"**Similar physio-scored clips:** {esc(out.similar_note)}",
-                similar_rows(out.similar), run_files or None, t, new_state)
+                     "athlete_id": form.athlete_id.strip(), "title": info.title if info else out.run_name,
+                     "deciding_frame_png": art.get("deciding_frame_png")}
+        return (gr.update(value=verdict_markdown(v, out.seconds), elem_classes=[HEADLINE_CLASSES[kind]]),
+                criteria_rows(v), art.get("overlay_mp4"), jump_update, art.get("deciding_frame_png"),
+                similar_note(out.similar, out.similar_note), similar_rows(out.similar), run_files or None, t,
+                new_state)
 
+    # no Gradio limit here: cfg.queue admits `workers` screenings at once and tells the others their place
     go.click(on_screen, [clip, use_demo, test, side, pain, heels, athlete, pick_point, current],
-             [verdict_md, criteria, overlay, jump, frame_img, similar_note, similar, files, deciding_t, current],
-             concurrency_limit=1)
+             [verdict_md, criteria, overlay, jump, frame_img, similar_md, similar, files, deciding_t, current],
+             concurrency_limit=None)
     jump.click(lambda t: gr.update(playback_position=float(t)) if t is not None else gr.update(),
                deciding_t, overlay)
 
@@ -193,8 +280,8 @@ def _session_tab(cfg: AppConfig):
 
     gr.Markdown("Score an athlete's whole screen: the seven tests (left and right where they have sides), the "
                 "composite 0-21 (lower of left and right counts), asymmetries and clearing tests, with an HTML and "
-                "PDF report. Upload the session manifest (`clip, test, side, pain, clearing_pain, heels_raised, "
-                "hand_length_m`) and the clip files it names.")
+                "PDF report. Upload the session manifest (a CSV with the columns clip, test, side, pain, "
+                "clearing pain, heels raised and hand length in metres) and the clip files it names.")
     with gr.Row():
         with gr.Column():
             manifest = gr.File(label="Session manifest (CSV)", file_count="single", type="filepath",
@@ -223,13 +310,13 @@ def _session_tab(cfg: AppConfig):
 
     def show_history(athlete_id):
         try:
-            headers, rows = athlete_history(athlete_id, cfg.db, cfg.library_lock)
+            headers, rows = athlete_history(athlete_id, cfg.db)
         except InputError as exc:
             return _problem(str(exc)), gr.update(value=[])
         if not rows:
             return "No runs filed for this athlete yet (give an athlete id when screening).", gr.update(value=[])
-        note = (f"{len(headers) - 2} screening date(s); earliest is the baseline. "
-                "`(r)` = physio review advised. Scores are per run; the composite is on each session's report.")
+        note = (f"{len(headers) - 2} screening date(s); earliest is the baseline. A score under a physio-review "
+                "flag reads 'provisional'. Scores are per run; the composite is on each session's report.")
         return note, gr.update(value={"headers": headers, "data": rows})
 
     def on_session(manifest_path, clip_paths, use_demo, athlete_id, sex_choice, want_pdf, progress=gr.Progress()):
@@ -239,9 +326,9 @@ def _session_tab(cfg: AppConfig):
             check_athlete_id(athlete_id)
             folder = stage_demo_session(cfg.paths) if use_demo else \
                 stage_session_upload(manifest_path, clip_paths, cfg.paths, cfg.limits)
-            out = run_session(folder, athlete_id=athlete_id or "", sex=sex_choice or "", pdf=bool(want_pdf),
-                              db=cfg.db, library_lock=cfg.library_lock,
-                              progress=lambda f, d: progress(f, desc=d))
+            with cfg.queue.slot(on_wait=_page(progress)):
+                out = run_session(folder, athlete_id=athlete_id or "", sex=sex_choice or "", pdf=bool(want_pdf),
+                                  db=cfg.db, progress=_page(progress))
         except InputError as exc:
             return (_problem(str(exc)), *empty)
         except Exception:  # noqa: BLE001 - the page says what happened; the log keeps the traceback
@@ -255,7 +342,7 @@ def _session_tab(cfg: AppConfig):
         return scorecard_markdown(sc, out.seconds), scorecard_rows(sc), frame, report_files or None, note, hist
 
     go.click(on_session, [manifest, clips, demo, athlete, sex, pdf],
-             [summary, table, report, files, history_note, history], concurrency_limit=1)
+             [summary, table, report, files, history_note, history], concurrency_limit=None)
     history_btn.click(show_history, athlete, [history_note, history])
 
 
@@ -272,10 +359,12 @@ def _page_frame(path: str, title: str) -> str:
 def _ask_tab(cfg: AppConfig, current):
     import gradio as gr
 
-    gr.Markdown("Ask why a clip got its score. Answers come only from the run's trace: the criterion that "
-                "decided, the measured value against its threshold, the deciding frame, the rubric passages and "
-                "the similar physio-scored clips. When a question cannot be answered from the record, the chat "
-                "asks back rather than guess.")
+    from agent.chat.intents import can_answer
+
+    gr.Markdown("Ask about a screening run: why it got its score, why it went to review, whether the clip is the "
+                "test that was asked for, what to film next, left against right, what changed since an earlier "
+                "screen, or what a criterion means. Answers come only from the run's trace and the knowledge "
+                "base; when a question cannot be answered from the record, the chat says what it can answer.")
     context = gr.Markdown("Not bound to a run yet: screen a clip, pick a run, or type an athlete id.",
                           elem_id="ask_context")
     with gr.Row():
@@ -285,9 +374,10 @@ def _ask_tab(cfg: AppConfig, current):
         refresh = gr.Button("Refresh runs", elem_id="ask_refresh", scale=1)
     chat = gr.Chatbot(label="FormScout", height=460, elem_id="chat", buttons=["copy"])
     with gr.Row():
-        question = gr.Textbox(label="Question", placeholder="e.g. why this score? why a 2 on the left hurdle step?",
-                              elem_id="question", scale=5)
+        question = gr.Textbox(label="Question", placeholder="e.g. why this score? is this even a deep squat? "
+                              "what should I film next?", elem_id="question", scale=5)
         send = gr.Button("Ask", variant="primary", elem_id="ask_button", scale=1)
+    gr.Markdown(f"<small>{esc(can_answer())}</small>", elem_id="ask_scope")
     log_state = gr.State([])
 
     def run_choices(selected=""):
@@ -296,14 +386,27 @@ def _ask_tab(cfg: AppConfig, current):
         names = {c[1] for c in choices}
         return gr.update(choices=choices, value=selected if selected in names else "")
 
+    def describe(run_name, athlete_id):
+        """What the chat is bound to, by the run's one name (and whether its trace is intact)."""
+        if run_name:
+            from agent.app.runs import read_run
+            try:
+                info = read_run(cfg.paths.run_dir(run_name))
+            except InputError as exc:
+                return _problem(str(exc))
+            if info is None:
+                return "That run has no readable trace; pick another."
+            if not info.intact:
+                return f"Talking about {esc(info.title)}: **NOT intact: do not use this result**."
+            return f"Talking about {esc(info.title)}."
+        if str(athlete_id or "").strip():
+            return f"Talking about the latest runs of athlete {esc(athlete_id.strip())} (name the test and side)."
+        return "Not bound to a run yet: screen a clip, pick a run, or type an athlete id."
+
     def bind(state):
         if not state or not state.get("run_name"):
             return gr.skip(), gr.skip(), gr.skip()
-        side = f" {state['side']}" if state.get("side") in ("L", "R") else ""
-        who = f", athlete {esc(state['athlete_id'])}" if state.get("athlete_id") else ""
-        text = (f"Talking about the run on the Screen tab: {esc(TEST_LABELS.get(state['test'], state['test']))}"
-                f"{side}{who} (run {esc(state['run_name'])}).")
-        return text, run_choices(state["run_name"]), state.get("athlete_id", "")
+        return describe(state["run_name"], ""), run_choices(state["run_name"]), state.get("athlete_id", "")
 
     def messages(turns):
         out = []
@@ -318,8 +421,7 @@ def _ask_tab(cfg: AppConfig, current):
             return messages(turns), turns, q
         turns.append(("user", "text", str(q)))
         try:
-            reply = ask_about(q, cfg.paths, athlete_id=athlete_id or "", run_name=run_name or "", db=cfg.db,
-                              library_lock=cfg.library_lock)
+            reply = ask_about(q, cfg.paths, athlete_id=athlete_id or "", run_name=run_name or "", db=cfg.db)
             turns.append(("assistant", "text", reply.text))
             if reply.frame_png:
                 turns.append(("assistant", "image", reply.frame_png))
@@ -332,6 +434,8 @@ def _ask_tab(cfg: AppConfig, current):
         return messages(turns), turns, ""
 
     current.change(bind, current, [context, run, athlete])
+    run.change(describe, [run, athlete], context)
+    athlete.change(describe, [run, athlete], context)
     refresh.click(lambda r: run_choices(r), run, run)
     send.click(on_ask, [question, log_state, run, athlete], [chat, log_state, question])
     question.submit(on_ask, [question, log_state, run, athlete], [chat, log_state, question])
@@ -366,7 +470,8 @@ def _traces_tab(cfg: AppConfig):
         if not problems:
             return (f"**Trace intact**: the schema is valid and every step and the verdict match their hashes "
                     f"({esc(name)}).")
-        return "**Trace NOT intact** (changed after the run):\n\n" + "\n".join(f"- {esc(p)}" for p in problems)
+        return ("**Trace NOT intact: do not use this result** (changed after the run):\n\n"
+                + "\n".join(f"- {esc(p)}" for p in problems))
 
     def on_publish(name):
         try:
@@ -376,7 +481,7 @@ def _traces_tab(cfg: AppConfig):
             return _problem(str(exc)), "", None
         except Exception:  # noqa: BLE001
             return _bug("publishing the trace"), "", None
-        state = "intact" if not problems else f"NOT intact ({len(problems)} problem(s))"
+        state = "intact" if not problems else "**NOT intact: do not use this result**"
         return (f"Published {esc(name)} (trace {state}): {out.stat().st_size / 1024:.0f} kB, self-contained.",
                 _page_frame(str(out), "Published trace"), str(out))
 
@@ -389,18 +494,18 @@ def _traces_tab(cfg: AppConfig):
 # ----- Library tab ---------------------------------------------------------------------------------------------
 def _library_tab(cfg: AppConfig):
     import gradio as gr
+
     from index.library.api import Library
     from tools.core.fms import TESTS
 
     stats_md = gr.Markdown("", elem_id="library_stats")
 
     def stats() -> str:
-        with cfg.library_lock:
-            try:
-                with Library(cfg.db) as lib:
-                    s = lib.stats()
-            except InputError as exc:
-                return _problem(str(exc))
+        try:
+            with Library(cfg.db) as lib:
+                s = lib.stats()
+        except InputError as exc:
+            return _problem(str(exc))
         per_test = ", ".join(f"{TEST_LABELS.get(t, t)} {d['clips']}" for t, d in s["tests"].items()) or "none"
         return (f"**Library:** {s['clips']} physio-scored clips ({s['synthetic_clips']} synthetic) of "
                 f"{s['athletes']} athletes; {s['passages']} rubric passages; {s['runs']} screening runs. "
@@ -424,7 +529,7 @@ def _library_tab(cfg: AppConfig):
         except InputError as exc:
             return _problem(str(exc)), stats()
         try:
-            with cfg.library_lock, Library(cfg.db) as lib:
+            with Library(cfg.db) as lib:
                 summary = lib.add_labels(folder / "labels.csv", folder / "clips", keep_video=bool(keep),
                                          progress=lambda done, total: progress((done, total), desc="adding clips"))
             return add_summary_markdown(summary.to_dict()), stats()
@@ -466,14 +571,14 @@ def _library_tab(cfg: AppConfig):
     def on_search(clip_id, file_path, test_name, side_name, k):
         try:
             hits, note = search_library(clip_id, file_path, cfg.limits, test=test_name or None,
-                                        side=side_name or None, k=int(k), db=cfg.db, library_lock=cfg.library_lock)
+                                        side=side_name or None, k=int(k), db=cfg.db)
         except InputError as exc:
             return _problem(str(exc)), []
-        return esc(note), similar_rows(hits)
+        return similar_note(hits, note), similar_rows(hits)
 
     def on_passages(text):
         try:
-            with cfg.library_lock, Library(cfg.db) as lib:
+            with Library(cfg.db, read_only=True) as lib:
                 if lib.catalog.stats()["passages"] == 0:
                     return "No rubric passages indexed yet: press 'Index the rubric passages' first.", []
                 res = lib.search_passages(text or "", k=8)
@@ -485,7 +590,7 @@ def _library_tab(cfg: AppConfig):
     def on_sync():
         from knowledge.passages import load_passages
         try:
-            with cfg.library_lock, Library(cfg.db) as lib:
+            with Library(cfg.db) as lib:
                 out = lib.sync_passages(load_passages())
         except InputError as exc:
             return _problem(str(exc)), stats()
@@ -513,7 +618,7 @@ def _library_tab(cfg: AppConfig):
             aid = check_athlete_id(athlete_id)
             if not aid:
                 raise InputError("Type the athlete id to erase.")
-            with cfg.library_lock, Library(cfg.db) as lib:
+            with Library(cfg.db) as lib:
                 clips = lib.catalog.clips_of_athlete(aid)
                 runs = lib.catalog.runs(aid)
                 known = lib.catalog.athlete(aid) is not None
@@ -530,7 +635,7 @@ def _library_tab(cfg: AppConfig):
         if not aid:
             return _problem("Nothing to erase: check an athlete id first."), gr.update(visible=False), "", stats()
         try:
-            with cfg.library_lock, Library(cfg.db) as lib:
+            with Library(cfg.db) as lib:
                 rep = lib.erase_athlete(aid)
         except InputError as exc:
             return _problem(str(exc)), gr.update(visible=False), "", stats()
@@ -545,6 +650,14 @@ def _library_tab(cfg: AppConfig):
     erase_cancel.click(lambda: ("Nothing was erased.", gr.update(visible=False), ""), None,
                        [erase_plan, confirm_row, pending])
     return stats_md, stats
+
+
+def _drop_empty_run_folders(paths: AppPaths) -> None:
+    """Run folders whose files an erasure removed are removed too (only empty ones, only under runs/)."""
+    for folder in sorted(paths.runs.glob("*/**/"), key=lambda p: len(p.parts), reverse=True) + \
+            list(paths.runs.glob("*")):
+        if folder.is_dir() and paths.contains(folder) and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _drop_empty_run_folders(paths: AppPaths) -> None:
@@ -570,6 +683,9 @@ def build_app(cfg: AppConfig):
                 _screen_tab(cfg, current)
             with gr.Tab("Session scorecard", id="session"):
                 _session_tab(cfg)
+            with gr.Tab("Recording", id="recording"):      # a whole screen in one take (agent/app/recording.py)
+                from agent.app.recording import recording_tab
+                recording_tab(cfg)
             with gr.Tab("Ask", id="ask"):
                 ask_run, ask_choices = _ask_tab(cfg, current)
             with gr.Tab("Traces", id="traces"):
@@ -592,7 +708,7 @@ def launch_kwargs(cfg: AppConfig, host: str, port: int | None) -> dict:
                 auth_message="FormScout: sign in to screen clips." if user else None,
                 max_file_size=cfg.limits.max_upload_bytes,
                 allowed_paths=[str(cfg.paths.runs), str(cfg.paths.sessions)],
-                theme=gr.themes.Soft(primary_hue="teal", neutral_hue="slate"),
+                theme=gr.themes.Soft(primary_hue="teal", neutral_hue="slate"), css=CSS,
                 footer_links=["settings"], ssr_mode=False, show_error=False)
 
 
@@ -605,15 +721,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db", default="", help="library catalog (default $FORMSCOUT_DB or $FORMSCOUT_HOME/formscout.duckdb)")
     p.add_argument("--max-upload-mb", type=float, default=AppLimits.max_upload_mb, help="largest upload (MB)")
     p.add_argument("--max-clip-s", type=float, default=AppLimits.max_clip_s, help="longest clip screened (s)")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="screenings at once (default: the CPU cores); the others wait in line, told their place")
+    p.add_argument("--verbose", action="store_true", help="log every step (default: warnings and the app's own lines)")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from tools.core.quiet import quiet_native_logs
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_native_logs(verbose=args.verbose)
+    log.setLevel(logging.INFO)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if args.workers < 1:
+        print("app.py: error: --workers must be 1 or more", file=sys.stderr)
+        return 2
     if args.db:
         # screening (retrieval), the chat and the library all read the catalog named here
         os.environ["FORMSCOUT_DB"] = str(Path(args.db).expanduser().resolve())
@@ -621,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     # Gradio's upload cache inside the app's data folder (read when the app is built)
     os.environ.setdefault("GRADIO_TEMP_DIR", str(paths.uploads))
     cfg = AppConfig(paths=paths, limits=AppLimits(max_upload_mb=args.max_upload_mb, max_clip_s=args.max_clip_s),
-                    db=os.environ.get("FORMSCOUT_DB") or None)
+                    db=os.environ.get("FORMSCOUT_DB") or None, workers=args.workers)
     try:
         kwargs = launch_kwargs(cfg, args.host, args.port)
     except InputError as exc:
@@ -631,8 +755,10 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("binding %s without a login: anyone who can reach this address can use the app "
                     "(set %s and %s)", args.host, USER_ENV, PASSWORD_ENV)
     demo = build_app(cfg)
-    log.info("FormScout app: data folder %s, catalog %s", paths.root, cfg.db or "default")
-    demo.queue(default_concurrency_limit=2).launch(**kwargs)
+    log.info("FormScout app: data folder %s, catalog %s, %d screening(s) at once", paths.root, cfg.db or "default",
+             cfg.workers)
+    # library writes stay one at a time (concurrency_limit=1 on those events); screenings pass the app's own queue
+    demo.queue(default_concurrency_limit=max(2, cfg.workers)).launch(**kwargs)
     return 0
 
 

@@ -1,10 +1,14 @@
 """`formscout ask "why a 2 on left hurdle step?" [--athlete ID | --run RUN_DIR_OR_TRACE] [--json]`.
 
-Answers from the run's trace (agent/chat/answer.py): the criterion that decided,
-measured value against threshold, deciding frame, rubric passage ids, similar
-physio-scored clips. Questions it cannot ground get a question back (exit 0;
-`status: clarify` in --json). With --brain qwen3-vl or remote the answer is
-re-worded by the model, kept only if every number it states is in the answer.
+Answers the question asked (agent/chat: why this score, why review, is this the
+test, what to film next, left vs right, change since the last screen, what a
+criterion means), from the run's trace: the run by its one name, the headline,
+the criterion that decided (measured value against threshold, frame), the
+rubric passages quoted with id and text, similar physio-scored clips. A
+question out of scope gets the "I can answer ..." list, one it cannot ground a
+question back (exit 0; `status: clarify` in --json). With --brain qwen3-vl or
+remote the brain recognises the intent and re-words the answer, kept only if
+every number it states is in the answer.
 """
 from __future__ import annotations
 
@@ -32,10 +36,14 @@ def run(args) -> int:
     from agent.chat.answer import ask, phrase_with_brain
     from agent.cli.screen import brain_options
     options = brain_options(args)          # refuses --brain-* options that do not fit --brain
-    answer = ask(args.question, athlete_id=args.athlete or None, run=args.run or None, db=args.db or None)
-    if args.brain != "protocol" and answer.status == "answered":
+    brain = None
+    if args.brain != "protocol":
         from agent.screening.brains import make_brain
-        answer = phrase_with_brain(answer, make_brain(args.brain, **options))
+        brain = make_brain(args.brain, **options)
+    answer = ask(args.question, athlete_id=args.athlete or None, run=args.run or None, db=args.db or None,
+                 brain=brain)
+    if brain is not None and answer.status == "answered":
+        answer = phrase_with_brain(answer, brain)
     if args.json:
         print(json.dumps(answer.to_dict(), default=str))
     else:

@@ -1,4 +1,4 @@
-"""The physio-chat question set (traces/question_set/questions.json), checked for grounding and coverage.
+"""The physio-chat question set (traces/question_set/questions.json), checked for intents, facts, grounding, coverage.
 
 The set's traces are real screening runs (tests/chat_corpus.py: synthetic
 skeletons of all seven tests, screened by the agent, with a demo library for
@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from agent.chat.answer import NUMBER_RE, ungrounded_numbers
-from agent.trace.record import load_trace
 from agent.trace.check import check_trace
-from tests.chat_corpus import QUESTIONS, ask_all, register
+from agent.trace.record import load_trace
+from tests.chat_corpus import QUESTIONS, ask_all, register, score_answer
 
+# the whole set asks 55 questions through the MiniLM model (about 1-2 min here): `make test-all`;
+# tests/agent/test_chat.py asks one question per intent in the default run
+pytestmark = pytest.mark.slow
 SET_DIR = Path(__file__).resolve().parents[2] / "traces" / "question_set"
 QUESTIONS_FILE = SET_DIR / "questions.json"
 BILATERAL = {"hurdle_step", "inline_lunge", "shoulder_mobility", "active_straight_leg_raise", "rotary_stability"}
@@ -47,6 +50,16 @@ def test_the_set_traces_verify(traces):
         assert check_trace(doc).intact, name
 
 
+def test_intents_and_facts_of_the_set(answers):
+    """The set's answer accuracy (docs/BENCHMARKS.md, benchmarks/bench_chat.py) does not fall below 90%."""
+    results = [score_answer(q, a["answer"], SET_DIR) for q, a in zip(QUESTIONS, answers)]
+    assert len(results) >= 40
+    correct = sum(r["correct"] for r in results)
+    assert correct >= 0.9 * len(results), [r for r in results if not r["correct"]]
+    assert {q[4] for q in QUESTIONS} == {"why_score", "why_review", "is_test", "what_to_film", "left_right",
+                                         "change_since", "criterion_meaning", "out_of_scope"}
+
+
 def test_answers_match_the_recorded_set(answers, recorded):
     assert [a["id"] for a in answers] == [r["id"] for r in recorded] == [q[0] for q in QUESTIONS]
     for a, r in zip(answers, recorded):
@@ -54,6 +67,7 @@ def test_answers_match_the_recorded_set(answers, recorded):
         assert got["status"] == a["expected_status"] == want["status"], (a["question"], got["text"])
         assert got["score"] == want["score"] and got["run"].get("run_id") == want["run"].get("run_id")
         assert (got["deciding"] or {}).get("id") == (want["deciding"] or {}).get("id")
+        assert got["question"]["intent"] == want["question"]["intent"], a["question"]
 
 
 def _question_numbers(question: str) -> set[float]:
@@ -63,10 +77,15 @@ def _question_numbers(question: str) -> set[float]:
 def test_every_number_is_in_the_trace(answers, traces):
     for a in answers:
         ans = a["answer"]
-        if ans["status"] == "answered":
+        if ans["status"] == "answered" and ans["question"]["intent"] in ("left_right", "change_since"):
+            source = list(traces.values())      # these answers cite the athlete's other runs of the test
+        elif ans["status"] == "answered" and ans["run"].get("trace"):
             source = load_trace(ans["run"]["trace"])
         else:                                   # a question back may list every run of the athlete
             source = list(traces.values())
+        if ans["question"]["intent"] == "criterion_meaning":
+            from tools.scoring.criteria import load_criteria
+            source = [source, load_criteria(), ans.get("criterion")]   # thresholds and text from knowledge/
         asked = _question_numbers(a["question"])
         bad = [n for n in ungrounded_numbers(ans["text"], source) if float(n) not in asked]
         assert not bad, f"{a['id']} {a['question']!r}: numbers not in the trace: {bad}\n{ans['text']}"
@@ -75,13 +94,15 @@ def test_every_number_is_in_the_trace(answers, traces):
 def test_answers_state_value_threshold_frame_passages_and_neighbours(answers):
     for a in answers:
         ans = a["answer"]
-        if ans["status"] != "answered":
+        if ans["status"] != "answered" or ans["question"]["intent"] != "why_score" or ans["pain"]:
             continue
         d = ans["deciding"]
         assert d and d["id"] in ans["text"], a["question"]
         if d["value"] is not None:
             assert "against a threshold of" in ans["text"] and f"frame {d['deciding_frame']}" in ans["text"]
         assert ans["passages"] and all(f"[{p['passage_id']}]" in ans["text"] for p in ans["passages"])
+        assert all(" ".join(p["text"].split())[:40] in ans["text"] for p in ans["passages"])   # quoted with text
+        assert ans["run_name"] in ans["text"]                                            # the one run name
         assert ans["neighbours"], a["question"]
         first = ans["neighbours"][0]
         assert f"{first['clip_id']} scored {first['score']}" in ans["text"]
@@ -95,7 +116,7 @@ def test_coverage_of_the_set(answers):
         "trunk_stability_pushup", "rotary_stability"}
     assert {(x["run"]["test"], x["run"]["side"]) for x in answered if x["run"]["test"] in BILATERAL} == {
         (t, s) for t in BILATERAL for s in "LR"}
-    assert {x["score"] for x in answered} == {0, 1, 2, 3}
+    assert {x["score"] for x in answered} >= {0, 1, 2, 3}
     assert sum(1 for a in answers if a["answer"]["status"] == "clarify") >= 6
 
 
@@ -105,12 +126,12 @@ def _answer(answers, qid):
 
 def test_specific_answers(answers):
     corrected = _answer(answers, "q04")                     # "why a 2" on a squat scored 3
-    assert corrected["score_matches"] is False and corrected["text"].startswith("It was not a 2.")
+    assert corrected["score_matches"] is False and "It was not a 2." in corrected["text"]
     pain = _answer(answers, "q11")
     assert pain["score"] == 0 and pain["pain"] and "reported pain" in pain["text"]
     assert "both sides" in _answer(answers, "q18")["text"]
     assert "runs of athlete SYN-QSET-01 scored 1" in _answer(answers, "q20")["text"]
-    assert "Which test" in _answer(answers, "q23")["text"]
+    assert "I can answer" in _answer(answers, "q23")["text"]
     assert "does not predict injury" in _answer(answers, "q21")["text"]
     assert "no screening run for athlete SYN-NOBODY" in _answer(answers, "q24")["text"]
     assert "not screened" in _answer(answers, "q25")["text"]
@@ -119,3 +140,8 @@ def test_specific_answers(answers):
     assert any("scored once" in n for n in _answer(answers, "q17")["notes"])
     for qid in ("q21", "q22", "q23"):
         assert not re.search(r"\d", _answer(answers, qid)["text"])
+        assert "I can answer" in _answer(answers, qid)["text"]
+    history = _answer(answers, "q46")
+    assert len(history["history"]) == 2 and "Earliest:" in history["text"] and "Latest:" in history["text"]
+    sides = _answer(answers, "q41")
+    assert [s["side"] for s in sides["sides"]] == ["L", "R"] and "Asymmetry" in sides["text"]

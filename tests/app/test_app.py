@@ -1,4 +1,4 @@
-"""The app's plain-Python layer (agent/app/support.py) and app.py's set-up, without a browser."""
+"""The app's plain-Python layer (agent/app/*.py) and app.py's set-up, without a browser."""
 from __future__ import annotations
 
 import csv
@@ -7,10 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from agent.app.support import (AppLimits, AppPaths, ScreenForm, ask_about, athlete_history, check_clip_upload,
-                               criteria_rows, list_runs, publish_run, run_screening, run_session, scorecard_markdown,
-                               scorecard_rows, screening_stage, search_library, stage_demo_session, stage_library_upload,
-                               stage_session_upload, verdict_markdown, verify_run)
+from agent.app.chat import ask_about
+from agent.app.display import criteria_rows, verdict_markdown
+from agent.app.library import search_library
+from agent.app.paths import AppLimits, AppPaths
+from agent.app.progress import PageProgress, ScreenQueue
+from agent.app.runs import list_runs, publish_run, verify_run
+from agent.app.screening import ScreenForm, run_screening
+from agent.app.session import (
+    athlete_history,
+    run_session,
+    scorecard_markdown,
+    scorecard_rows,
+)
+from agent.app.uploads import (
+    check_clip_readable,
+    check_clip_upload,
+    stage_demo_session,
+    stage_library_upload,
+    stage_session_upload,
+)
 from tests.skeleton_factory import squat_clip
 from tools.core.errors import InputError
 
@@ -35,7 +51,7 @@ def screened(paths, squat_npz, tmp_path):
     form = ScreenForm(clip_path=str(squat_npz), use_demo=False, test="deep_squat", side=None, pain=False,
                       heels_raised="auto", athlete_id="ATH-APP-1")
     out = run_screening(form, paths, AppLimits(), db=str(tmp_path / "lib.duckdb"),
-                        progress=lambda f, d: seen.append((f, d)), poll_s=0.01)
+                        progress=lambda f, d: seen.append((f, d)))
     return out, seen
 
 
@@ -120,7 +136,10 @@ def test_screening_through_the_app_matches_the_cli_contract(screened, paths, tmp
     assert v["test"] == "deep_squat" and v["score"] == 3 and v["review"] is False
     for key in ("trace_json", "overlay_mp4", "deciding_frame_png", "angles_csv", "skeleton_npz"):
         assert Path(v["artifacts"][key]).is_file() and paths.contains(v["artifacts"][key])
-    assert seen and seen[0][1] == "Reading the skeleton"            # skeleton input skips pose
+    # progress from the trace recorder, step by step, the bar moving forward; skeleton input has no pose step
+    assert seen and seen[0][1].startswith("Step 1 of ") and not any("finding people" in d for _, d in seen)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] > 0.9
     # filed in the catalog under the athlete, with every file of the run (so erasure removes them)
     from index.storage.catalog import Catalog
     with Catalog(tmp_path / "lib.duckdb") as cat:
@@ -137,12 +156,14 @@ def test_criteria_table_and_verdict_text_come_from_the_verdict(screened):
     assert len(rows) == len(v["criteria"])
     by_name = {r[0]: r for r in rows}
     thigh = next(c for c in v["criteria"] if c["id"] == "thigh_below_horizontal")
-    row = by_name["thigh below horizontal"]
+    row = next(r for name, r in by_name.items() if name.startswith("Squat depth (thigh below horizontal)"))
     assert row[1] == f"{thigh['value']:.3g} {thigh['unit']}"
-    assert row[2] == f"{thigh['pass_if']} {thigh['threshold']:g} {thigh['unit']}"
-    assert row[3] == "pass"
+    assert row[2] == f"at least {thigh['threshold']:g} {thigh['unit']}"
+    assert row[3] == "pass" and "positive when the hip sits below the knee" in row[5]
+    assert any(name.endswith("(closest to failing)") for name in by_name)      # a pass has no decider
     text = verdict_markdown(v, 1.0)
-    assert "score 3 of 3" in text and "not a diagnosis" in text
+    assert "Deep squat: score 3 of 3" in text and f"Confidence {v['confidence']:.2f}" in text
+    assert "not a diagnosis" in text and "--" not in text
 
 
 def test_criteria_rows_mark_not_judged_and_fail():
@@ -152,33 +173,109 @@ def test_criteria_rows_mark_not_judged_and_fail():
         {"id": "b", "value": 0.2, "unit": "m", "threshold": 0.1, "pass_if": "<=", "passed": False,
          "deciding_frame": 12, "description": "dowel over feet"}]}
     rows = criteria_rows(verdict)
-    assert rows[0][1:4] == ["not measured", ">= 10 deg", "not judged"] and rows[0][5] == "needs a side view"
-    assert rows[1][1:5] == ["0.2 m", "<= 0.1 m", "FAIL", "12"] and rows[1][5].startswith("decided the score")
+    assert rows[0][1:4] == ["not measured", "at least 10 deg", "not judged"] and rows[0][5].startswith("needs a side")
+    assert rows[1][1:5] == ["0.2 m", "at most 0.1 m", "FAIL", "12"] and rows[1][0].endswith("(deciding criterion)")
 
 
 def test_review_without_score_reads_as_review():
     text = verdict_markdown({"test": "hurdle_step", "side": "L", "score": None, "confidence": 0.0, "review": True,
                              "reasons": ["pose quality too low <script>"], "criteria": []})
-    assert "physio review, no score" in text and "<script>" not in text and "left" in text
+    assert "Hurdle step, left: no score, physio review" in text and "<script>" not in text
+
+
+def test_headlines_on_the_page_cannot_be_misread():
+    base = {"test": "deep_squat", "side": "NA", "score": 1, "confidence": 1.0, "review": True,
+            "reasons": ["dowel not overhead: fists above the head in only 18% of frames"],
+            "notes": ["heels assumed flat on the floor; for the heels-raised repetition say so (--heels-raised yes)"],
+            "deciding_criterion": "dowel_over_feet",
+            "criteria": [{"id": "dowel_over_feet", "value": 0.264, "unit": "m", "threshold": 0.1, "pass_if": "<=",
+                          "passed": False, "deciding_frame": 197}]}
+    provisional = verdict_markdown(base)
+    assert "## Deep squat: provisional 1, physio review" in provisional
+    assert "1.00" not in provisional and "--heels-raised" not in provisional and "heels were on a board" in provisional
+    rec = {"asked": "deep_squat", "asked_score": 0.0, "looks_like": None, "matches_asked": False}
+    not_test = verdict_markdown(dict(base, test_recognition=rec))
+    assert "## This does not look like a deep squat: no score" in not_test
+    assert "provisional" not in not_test and "Deciding criterion" not in not_test
+    broken = verdict_markdown(base, intact=False)
+    assert "NOT intact: do not use this result" in broken and "provisional" not in broken
 
 
 def test_runs_listed_and_verified_then_tamper_detected(screened, paths):
     out, _ = screened
     runs = list_runs(paths)
-    assert [r.name for r in runs] == [out.run_name] and runs[0].score == 3
+    assert [r.name for r in runs] == [out.run_name] and runs[0].score == 3 and runs[0].intact
+    label = runs[0].label()
+    assert label.startswith("ATH-APP-1, Deep squat, ") and label.endswith(": score 3") and "(run " in label
     assert verify_run(paths, out.run_name) == []
     trace_path = out.run_dir / "trace.json"
     doc = json.loads(trace_path.read_text())
-    doc["verdict"]["score"] = 2
+    doc["verdict"]["score"] = 1
     trace_path.write_text(json.dumps(doc))
     assert verify_run(paths, out.run_name)
+    broken = list_runs(paths)[0]
+    assert not broken.intact and broken.label().endswith("NOT intact: do not use this result")
+    assert "score" not in broken.label().split(")")[-1]
 
 
-def test_progress_stage_follows_the_step_files(tmp_path):
-    assert screening_stage(tmp_path, False)[0] == pytest.approx(0.05)
-    (tmp_path / "pose_2d.npz").write_bytes(b"x")
-    frac, text = screening_stage(tmp_path, False)
-    assert frac > 0.5 and "3D" in text
+def test_page_progress_weighs_the_steps_and_counts_frames():
+    from tools.core.progress import ProgressEvent
+    seen = []
+    planned = ["check_video", "estimate_pose", "lift_to_3d", "score_rubric", "decide", "render_overlay"]
+    pp = PageProgress(lambda f, d: seen.append((f, d)), planned)
+    pp(ProgressEvent("steps", 0, 6, "steps", "check_video: Check the clip."))
+    pp(ProgressEvent("steps", 1, 6, "steps", "check_video: done"))
+    pp(ProgressEvent("steps", 1, 6, "steps", "estimate_pose: Find the athlete's joints in every frame."))
+    pp(ProgressEvent("decode", 100, 100))
+    import time
+    time.sleep(0.3)
+    pp(ProgressEvent("pose", 40, 100))
+    f_pose, text = seen[-1]
+    assert text == ("Step 2 of 6: find the athlete's joints in every frame: reading the frames and finding people "
+                    "100/100 frames, pose 40/100 frames")
+    assert 0.3 < f_pose < 0.9                                    # pose is most of a video run, not a 1/6 slice
+    pp(ProgressEvent("steps", 2, 6, "steps", "estimate_pose: done"))
+    assert seen[-1][0] > f_pose and [f for f, _ in seen] == sorted(f for f, _ in seen)
+
+
+def test_the_queue_runs_up_to_its_workers_and_tells_the_others_their_place():
+    import threading
+    import time
+    q = ScreenQueue(workers=1, typical_s=12.0)
+    told, inside = [], threading.Event()
+    release = threading.Event()
+
+    def first():
+        with q.slot():
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=first)
+    t.start()
+    inside.wait(5)
+    t2 = threading.Thread(target=lambda: q.slot(on_wait=lambda f, d: told.append(d), poll_s=0.05).__enter__())
+    t2.start()
+    time.sleep(0.3)
+    release.set()
+    t.join(5)
+    t2.join(5)
+    assert told and told[0].startswith("Queued: number 1 in line (1 screening(s) running, 1 at a time)")
+    assert "expected wait about 12 s" in told[0]
+
+
+def test_uploads_are_checked_for_readability_and_duration_as_the_cli_does(tmp_path):
+    from tools.video.clip import probe_video
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("this is text, not a video")
+    with pytest.raises(InputError) as app_err:
+        check_clip_readable(fake, AppLimits())
+    with pytest.raises(InputError) as cli_err:
+        probe_video(fake, max_duration_s=AppLimits().max_clip_s, max_size_mb=AppLimits().max_upload_mb)
+    assert str(app_err.value) == str(cli_err.value) and "fake.mp4" in str(app_err.value)
+    from agent.app.paths import DEMO_CLIP
+    with pytest.raises(InputError, match="long"):
+        check_clip_readable(DEMO_CLIP, AppLimits(max_clip_s=1.0))
+    assert check_clip_readable(DEMO_CLIP, AppLimits()) == DEMO_CLIP
 
 
 # ----- library uploads -----------------------------------------------------------------------------------------
@@ -328,7 +425,7 @@ def test_scorecard_rows_and_text_from_a_scorecard():
                               "recorded": False}], "review_tests": ["hurdle_step"], "notes": []}
     rows = scorecard_rows(sc)
     assert rows[0] == ["Deep squat", "", "", "3", "3", ""]
-    assert rows[1] == ["Hurdle step", "1", "2 (review)", "", "1", "asymmetry; review"]
+    assert rows[1] == ["Hurdle step", "1", "provisional 2", "", "1", "asymmetry; review"]
     assert rows[2][4] == "-" and "missing L/R" in rows[2][5] and "/secret" not in rows[2][5]
     text = scorecard_markdown(sc)
     assert "incomplete: 5 from 2 of 7 tests" in text and "Hurdle step L 1 / R 2" in text
@@ -355,14 +452,13 @@ def test_session_through_the_app_scores_files_and_forgets_the_clips(paths, squat
     manifest.write_text("clip,test,side\nsquat.npz,deep_squat,\n")
     folder = stage_session_upload(manifest, [clip], paths, AppLimits())
     seen = []
-    out = run_session(folder, athlete_id="ATH-SES-1", pdf=False, db=db, poll_s=0.05,
-                      progress=lambda f, d: seen.append(d))
+    out = run_session(folder, athlete_id="ATH-SES-1", pdf=False, db=db, progress=lambda f, d: seen.append(d))
     sc = out.scorecard
     assert sc["tests"]["deep_squat"]["counted"] == 3 and "incomplete" in sc["composite"]["label"]
     assert Path(sc["report"]["html"]).is_file() and paths.contains(sc["report"]["html"])
     assert not (folder / "input" / "squat.npz").exists() and (folder / "input" / "manifest.csv").is_file()
     assert athlete_history("ATH-SES-1", db)[1] == [["Deep squat", "", "3"]]
-    assert seen
+    assert any(d.startswith("Clip 1 of 1") for d in seen) and "Building the scorecard and the report" in seen
 
 
 @pytest.mark.slow
@@ -393,7 +489,11 @@ def test_library_search_never_reads_a_path_typed_in_the_page(paths, squat_npz, t
 def test_first_frame_for_the_pick_and_the_click_is_drawn_on_a_copy(paths):
     import cv2
 
-    from agent.app.support import PICK_MARK_RGB, athlete_pick_frame, mark_athlete_point
+    from agent.app.screening import (
+        PICK_MARK_RGB,
+        athlete_pick_frame,
+        mark_athlete_point,
+    )
     png = athlete_pick_frame(None, True, AppLimits(), paths.staging)
     clean = cv2.imread(str(png))
     assert clean is not None and clean.ndim == 3
@@ -405,12 +505,13 @@ def test_first_frame_for_the_pick_and_the_click_is_drawn_on_a_copy(paths):
 
 
 def test_a_skeleton_upload_has_no_frame_to_click(paths, squat_npz):
-    from agent.app.support import athlete_pick_frame
+    from agent.app.screening import athlete_pick_frame
     assert athlete_pick_frame(str(squat_npz), False, AppLimits(), paths.staging) is None
 
 
 def test_a_click_outside_the_frame_is_refused_with_what_to_do():
-    from agent.app.support import DEMO_CLIP, _pick_point
+    from agent.app.paths import DEMO_CLIP
+    from agent.app.screening import _pick_point
     from tools.video.clip import probe_video
     info = probe_video(DEMO_CLIP)
     assert _pick_point((10, 20), DEMO_CLIP) == (10.0, 20.0)

@@ -3,6 +3,9 @@
 Playwright's own browser download cannot work here, so the tests launch
 /usr/bin/chromium (`apt-get install -y chromium`) and skip, saying so, when
 it or the playwright package is absent.
+
+Screenshots for docs/ (docs/app_*.png) are written only on request
+(FORMSCOUT_SCREENSHOTS=1, `make screenshots`), so `make test` leaves a clean clone.
 """
 from __future__ import annotations
 
@@ -22,6 +25,14 @@ CHROMIUM = Path(os.environ.get("FORMSCOUT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 MAX_UPLOAD_MB = 1.0          # small, so the oversized-file check needs only a 1.5 MB file
+SCREENSHOTS_ENV = "FORMSCOUT_SCREENSHOTS"
+DOCS = REPO / "docs"
+
+
+def screenshot(target, name: str, **kw) -> None:
+    """Save a page (or element) screenshot as docs/<name> only when FORMSCOUT_SCREENSHOTS=1 (never in `make test`)."""
+    if os.environ.get(SCREENSHOTS_ENV) == "1":
+        target.screenshot(path=str(DOCS / name), **kw)
 START_TIMEOUT_S = 120
 
 

@@ -1,6 +1,6 @@
 """The app end to end in a real browser (Chromium through Playwright): screen, library, traces, chat, bad input.
 
-Screenshots of each tab land in docs/app_*.png.
+Screenshots of each tab land in docs/app_*.png only on request (FORMSCOUT_SCREENSHOTS=1: `make screenshots`).
 """
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser.conftest import MAX_UPLOAD_MB, REPO, start_app
+from tests.app.browser.conftest import MAX_UPLOAD_MB, screenshot, start_app
 from tests.skeleton_factory import squat_clip
 
 # browser tests start the app (15-25 s here) and drive Chromium: `slow` as well, per the project's markers
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DOCS = REPO / "docs"
 VERDICT_DONE = """() => {
   const el = document.querySelector('#verdict');
   if (!el) return false;
   const head = el.querySelector('h2, h3');
-  return !!head && /of 3|physio review|Could not do that|Something went wrong/.test(head.innerText);
+  return !!head && /of 3|physio review|no score|NOT intact|Could not do that|Something went wrong/.test(head.innerText);
 }"""
 
 
@@ -85,7 +84,7 @@ def test_bad_inputs_get_a_clear_message_and_no_stack_trace(page, app_server, tmp
         text = _screen(page)
         assert "Could not do that" in text and needle in text, text
         _no_stack_trace(page)
-    page.screenshot(path=str(DOCS / "app_bad_input.png"))
+    screenshot(page, "app_bad_input.png")
 
     # the chat with nothing to talk about, and with an athlete the library does not know
     page.goto(url)
@@ -147,7 +146,7 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     added = page.inner_text("#add_result")
     assert "Added 1" in added and "refused 1" in added and "no consent on file" in added
     assert "1 physio-scored clips" in page.inner_text("#library_stats")
-    page.screenshot(path=str(DOCS / "app_library.png"), full_page=True)
+    screenshot(page, "app_library.png", full_page=True)
 
     # 2. screen the bundled demo clip
     page.goto(url)
@@ -155,18 +154,22 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     page.check("#use_demo input[type=checkbox]")
     page.fill("#athlete input, #athlete textarea", "ATH-DEMO-1")
     text = _screen(page)
-    assert re.search(r"Deep squat: (score [0-3] of 3|physio review, no score)", text), text
+    assert re.search(r"Deep squat: (score [0-3] of 3|provisional [0-3], physio review|no score, physio review)",
+                     text), text
     assert "not a diagnosis" in text
     verdict_files = sorted((home / "app" / "runs").glob("*/verdict.json"))
     verdict = json.loads(verdict_files[-1].read_text())
     table = page.inner_text("#criteria")
     assert verdict["criteria"], "the demo clip was not measured"
+    from tools.report.vocabulary import criterion_name
     for c in verdict["criteria"]:
-        assert c["id"].replace("_", " ") in table
+        assert criterion_name("deep_squat", c["id"]).name in table
         if c["value"] is not None:
             assert f"{c['value']:.3g} {c['unit']}" in table
-    if verdict["score"] is not None:
+    if verdict["score"] is not None and not verdict["review"]:
         assert f"score {verdict['score']} of 3" in text
+    elif verdict["score"] is not None:
+        assert f"provisional {verdict['score']}, physio review" in text and "Confidence" not in text
     assert "ATH-LIB-1" in page.inner_text("#similar") or "LIB-C1" in page.inner_text("#similar")
 
     # the overlay plays and jumps to the deciding frame
@@ -176,11 +179,11 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
         page.click("#jump_button")
         page.wait_for_function("(t) => Math.abs(document.querySelector('#overlay video').currentTime - t) < 0.05",
                                arg=verdict["deciding_time_s"])
-    page.screenshot(path=str(DOCS / "app_screen.png"), full_page=True)
+    screenshot(page, "app_screen.png", full_page=True)
 
     # 3. ask why: the answer, bound to this run, cites the measured value of the deciding criterion
     _tab(page, "Ask")
-    page.wait_for_function("() => document.querySelector('#ask_context').innerText.includes('Screen tab')")
+    page.wait_for_function("() => document.querySelector('#ask_context').innerText.includes('Talking about')")
     answer = _ask(page, "why this score?")
     decider = next((c for c in verdict["criteria"] if c["id"] == verdict["deciding_criterion"]), None)
     assert decider is not None and decider["value"] is not None, verdict["deciding_criterion"]
@@ -189,7 +192,7 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     assert abs(float(cited.group(1)) - decider["value"]) <= 0.01 * abs(decider["value"]) + 1e-3
     assert cited.group(2) == decider["unit"]
     page.wait_for_selector("#chat img")                  # the deciding frame, inline
-    page.screenshot(path=str(DOCS / "app_ask.png"), full_page=True)
+    screenshot(page, "app_ask.png", full_page=True)
 
     # 4. the run's trace verifies and publishes
     _tab(page, "Traces")
@@ -202,7 +205,7 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     page.click("#trace_publish")
     page.wait_for_selector("#trace_page iframe", timeout=120_000)
     page.frame_locator("#trace_page iframe").get_by_text("Screening aid, not a diagnosis").first.wait_for()
-    page.screenshot(path=str(DOCS / "app_traces.png"), full_page=True)
+    screenshot(page, "app_traces.png", full_page=True)
     _no_stack_trace(page)
 
     # 5. a whole session (synthetic athlete, every test): scorecard, report, history from the catalog
@@ -229,8 +232,8 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     page.wait_for_function("() => document.querySelector('#session_history').innerText.includes('Hurdle step')")
     page.locator("#session_report iframe").scroll_into_view_if_needed()
     page.wait_for_timeout(1500)                          # let the 0.8 MB report paint before the screenshots
-    page.screenshot(path=str(DOCS / "app_session.png"), full_page=True)
-    page.locator("#session_report iframe").screenshot(path=str(DOCS / "app_session_report.png"))
+    screenshot(page, "app_session.png", full_page=True)
+    screenshot(page.locator("#session_report iframe"), "app_session_report.png")
     _no_stack_trace(page)
 
     # 6. the library: rubric passages, similar clips, and erasing an athlete (with a confirmation step)
@@ -259,7 +262,7 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     page.click("#erase_confirm")
     page.wait_for_function("() => document.querySelector('#erase_plan').innerText.includes('Erased athlete')")
     assert not any(d.exists() for d in demo_runs)
-    page.screenshot(path=str(DOCS / "app_library_search_erase.png"), full_page=True)
+    screenshot(page, "app_library_search_erase.png", full_page=True)
     _no_stack_trace(page)
 
 
@@ -287,7 +290,7 @@ def test_a_click_on_the_first_frame_chooses_between_two_athletes(page, app_serve
     note = page.inner_text("#pick_note")
     px, py = (float(v) for v in re.search(r"x=(\d+), y=(\d+)", note).groups())
     assert abs(px - (x0 + x1) / 2) <= 3 and abs(py - (y0 + y1) / 2) <= 3
-    page.screenshot(path=str(DOCS / "app_pick_athlete.png"), full_page=True)
+    screenshot(page, "app_pick_athlete.png", full_page=True)
 
     text = _screen(page)
     _no_stack_trace(page)
