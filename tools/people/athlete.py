@@ -61,9 +61,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from tools.people.detect import (appearance_distance, box_area, box_intersection, box_iou, mean_appearance,
-                          skeleton_height_px, xywh_to_xyxy)
+from tools.core.boxes import box_area, box_intersection, box_iou, xywh_to_xyxy
 from tools.core.skeleton import JOINT_INDEX
+from tools.people.detect import appearance_distance, mean_appearance, skeleton_height_px
 from tools.people.track import Track
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tools.core.errors import BackendUnavailable, InputError
+from tools.core.boxes import (
+    box_area,
+    box_from_keypoints,
+    box_intersection,
+    box_iou,
+    expand_box,
+)
+from tools.core.errors import InputError
+from tools.core.skeleton import JOINT_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -75,58 +83,9 @@ class PersonDetection:
         return (self.box_xyxy[:2] + self.box_xyxy[2:]) / 2
 
 
-# ----- box helpers (pure) --------------------------------------------------
-def box_area(boxes: np.ndarray) -> np.ndarray:
-    """[..., 4] xyxy -> [...] area (0 for degenerate boxes)."""
-    b = np.asarray(boxes, dtype=np.float64)
-    return np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
-
-
-def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise intersection areas of boxes a [N, 4] and b [M, 4] -> [N, M]."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)[:, None]
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)[None]
-    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    return w * h
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of boxes a [N, 4] and b [M, 4] -> [N, M] (NaN boxes give 0)."""
-    a = np.nan_to_num(np.asarray(a, dtype=np.float64).reshape(-1, 4))
-    b = np.nan_to_num(np.asarray(b, dtype=np.float64).reshape(-1, 4))
-    inter = box_intersection(a, b)
-    union = box_area(a)[:, None] + box_area(b)[None] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
-def expand_box(box: np.ndarray, ratio: float, image_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Box grown by `ratio` x its height on every side (clipped to the image when its size is given)."""
-    b = np.asarray(box, dtype=np.float64).copy()
-    m = ratio * (b[3] - b[1])
-    b += (-m, -m, m, m)
-    if image_size is not None:
-        b[[0, 2]] = np.clip(b[[0, 2]], 0, image_size[0])
-        b[[1, 3]] = np.clip(b[[1, 3]], 0, image_size[1])
-    return b
-
-
-def box_from_keypoints(uv: np.ndarray, conf: np.ndarray, min_conf: float = 0.3) -> np.ndarray | None:
-    """xyxy extent of the keypoints seen with conf >= min_conf ([J, 2], [J]); None if fewer than 4 are seen."""
-    ok = (np.asarray(conf) >= min_conf) & np.isfinite(uv).all(axis=-1)
-    if ok.sum() < 4:
-        return None
-    pts = np.asarray(uv, dtype=np.float64)[ok]
-    return np.concatenate([pts.min(axis=0), pts.max(axis=0)])
-
-
-def xywh_to_xyxy(box_xywh) -> np.ndarray:
-    x, y, w, h = (float(v) for v in box_xywh)
-    return np.array([x, y, x + w, y + h])
-
-
 def non_max_suppression(dets: list[PersonDetection], iou_threshold: float = 0.5) -> list[PersonDetection]:
-    """Keep the best-scoring detection of each group overlapping by IoU > iou_threshold (or one inside another)."""
+    """Keep the best-scoring detection of each group overlapping by IoU > iou_threshold (or one inside another,
+    or two views of one body: `same_body`)."""
     order = sorted(dets, key=lambda d: -d.score)
     kept: list[PersonDetection] = []
     for d in order:
@@ -138,8 +97,35 @@ def non_max_suppression(dets: list[PersonDetection], iou_threshold: float = 0.5)
         inside = box_intersection(d.box_xyxy, boxes)[0] / max(box_area(d.box_xyxy), 1.0)
         if (iou > iou_threshold).any() or (inside > 0.85).any():
             continue
+        twin = next((i for i, k in enumerate(kept) if same_body(d, k) or same_body(k, d)), None)
+        if twin is not None:
+            if box_area(d.box_xyxy) > box_area(kept[twin].box_xyxy):   # keep the fuller view of the body
+                kept[twin] = d
+            continue
         kept.append(d)
     return kept
+
+
+def same_body(a: PersonDetection, b: PersonDetection, min_joints: int = 4, max_offset: float = 0.1,
+              min_conf: float = 0.5) -> bool:
+    """`b` is a second view of `a`'s body: the joints `b` saw (conf >= min_conf, at least `min_joints`) lie,
+    in the median, within `max_offset` x the body's size (the larger box's longer side) of a joint `a` saw,
+    whatever their names.
+
+    A body lying down (a push-up seen from the side) is found twice: once as it is and once more, after the
+    first find is masked or in the neighbouring tile, as a second skeleton laid over the same limbs,
+    sometimes head to foot (on a rendered push-up: boxes with IoU 0.14, joints of the same name 480 px
+    apart, yet the second's joints a median 27 px from the first's, on a 502 px body). Two people side by side do not share
+    their joints' places like that."""
+    if a.uv is None or b.uv is None or a.conf is None or b.conf is None:
+        return False
+    pa = a.uv[(a.conf >= min_conf) & np.isfinite(a.uv).all(-1)]
+    pb = b.uv[(b.conf >= min_conf) & np.isfinite(b.uv).all(-1)]
+    if len(pa) < min_joints or len(pb) < min_joints:
+        return False
+    size = max(float(np.max(a.box_xyxy[2:] - a.box_xyxy[:2])), float(np.max(b.box_xyxy[2:] - b.box_xyxy[:2])), 1.0)
+    gaps = np.linalg.norm(pb[:, None] - pa[None], axis=-1)          # [Nb, Na] px
+    return float(np.median(gaps.min(axis=1))) <= max_offset * size
 
 
 def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
@@ -169,7 +155,6 @@ REGION_SHRINK = 0.8          # region corners pulled towards their centre
 
 def skeleton_height_px(uv: np.ndarray | None, conf: np.ndarray | None, min_conf: float = 0.5) -> float | None:
     """Standing height in px implied by the limb segments seen (uv [23, 2], conf [23]); None if fewer than 2."""
-    from tools.core.skeleton import JOINT_INDEX
     if uv is None or conf is None:
         return None
     estimates = []
@@ -188,7 +173,6 @@ def appearance_histograms(frame: np.ndarray, det: PersonDetection, min_conf: flo
     from the upright RGB uint8 frame [H, W, 3] the detection came from."""
     import cv2
 
-    from tools.core.skeleton import JOINT_INDEX
     out: dict[str, np.ndarray] = {}
     if det.uv is None or det.conf is None:
         return out
@@ -242,26 +226,33 @@ def appearance_distance(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray
 class MediaPipePeopleDetector:
     """Every person in a frame with BlazePose "full" in static-image mode: tile, detect, mask, repeat.
 
-    Use as a context manager (or call close()); one instance serves a whole clip.
+    Tiles larger than `detect_size_px` (640) are shrunk to it first (INTER_AREA):
+    the BlazePose detector sees a 224 px picture and the landmark model a 256 px
+    crop of the person, so a 994 px tile carries little more for them than a
+    640 px one, and each call costs about 10 ms less on 1080p (keypoints are
+    mapped back to full-frame pixels). On sports2d_demo.mp4, 640 px gives the
+    same people, athlete and re-acquisition as full-size tiles; 512 px did not
+    (the athlete's track ran on through his flip). Use as a context manager (or
+    call close()); one instance serves a whole clip.
     """
 
     name = "mediapipe-tile-detect-mask"
 
     def __init__(self, max_people_per_tile: int = 3, min_detection_confidence: float = 0.5,
-                 mask_margin: float = 0.12, box_min_conf: float = 0.3, nms_iou: float = 0.4) -> None:
-        try:
-            from mediapipe.python.solutions import pose as mp_pose
-        except ImportError as exc:
-            raise BackendUnavailable("person detection needs mediapipe: pip install mediapipe==0.10.14") from exc
-        from tools.pose.mediapipe_pose import MODEL_COMPLEXITY
+                 mask_margin: float = 0.12, box_min_conf: float = 0.3, nms_iou: float = 0.4,
+                 detect_size_px: int = 640) -> None:
+        from tools.pose.mediapipe_pose import StaticPoseFinder
         self.max_people_per_tile = int(max_people_per_tile)
         self.mask_margin = float(mask_margin)
         self.box_min_conf = float(box_min_conf)
         self.nms_iou = float(nms_iou)
         self.min_detection_confidence = float(min_detection_confidence)
-        self._graph = mp_pose.Pose(static_image_mode=True, model_complexity=MODEL_COMPLEXITY,
-                                   enable_segmentation=False, min_detection_confidence=min_detection_confidence)
-        self.calls = 0
+        self.detect_size_px = int(detect_size_px)
+        self._finder = StaticPoseFinder(min_detection_confidence)
+
+    @property
+    def calls(self) -> int:
+        return self._finder.calls
 
     def __enter__(self) -> "MediaPipePeopleDetector":
         return self
@@ -270,16 +261,17 @@ class MediaPipePeopleDetector:
         self.close()
 
     def close(self) -> None:
-        self._graph.close()
+        self._finder.close()
 
     def config(self) -> dict:
         return {"detector": self.name, "max_people_per_tile": self.max_people_per_tile,
                 "mask_margin_box_heights": self.mask_margin, "box_min_conf": self.box_min_conf,
-                "nms_iou": self.nms_iou, "min_detection_confidence": self.min_detection_confidence}
+                "nms_iou": self.nms_iou, "min_detection_confidence": self.min_detection_confidence,
+                "detect_size_px": self.detect_size_px}
 
     def detect(self, frame: np.ndarray) -> list[PersonDetection]:
         """People in one upright RGB uint8 frame [H, W, 3], best score first."""
-        from tools.pose.mediapipe_pose import map_landmarks
+        import cv2
 
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -288,24 +280,32 @@ class MediaPipePeopleDetector:
         found: list[PersonDetection] = []
         for x0, y0, side in square_tiles(width, height):
             tile = np.ascontiguousarray(frame[y0:y0 + side, x0:x0 + side]).copy()
+            scale = 1.0
+            if side > self.detect_size_px:
+                scale = self.detect_size_px / side
+                tile = cv2.resize(tile, (self.detect_size_px, self.detect_size_px), interpolation=cv2.INTER_AREA)
+            tile_side = tile.shape[0]
             for _ in range(self.max_people_per_tile):
-                self.calls += 1
-                res = self._graph.process(tile)
-                if res.pose_landmarks is None:
+                seen = self._finder.find(tile)
+                if seen is None:
                     break
-                lms = res.pose_landmarks.landmark
-                pts = np.array([(lm.x * side, lm.y * side) for lm in lms], dtype=np.float32)
-                vis = np.array([lm.visibility for lm in lms], dtype=np.float32)
-                uv, conf = map_landmarks(pts, np.clip(vis, 0, 1))
+                uv, conf = seen
                 box = box_from_keypoints(uv, conf, self.box_min_conf)
                 if box is None:
                     break
-                mask = expand_box(box, self.mask_margin, (side, side)).round().astype(int)
+                mask = expand_box(box, self.mask_margin, (tile_side, tile_side)).round().astype(int)
                 region = tile[mask[1]:mask[3], mask[0]:mask[2]]
                 if region.size == 0:
                     break
                 region[...] = tile.reshape(-1, 3).mean(axis=0).astype(np.uint8)
                 offset = np.array([x0, y0], dtype=np.float32)
-                found.append(PersonDetection(box_xyxy=box + np.tile(offset, 2), score=float(np.mean(conf)),
-                                             uv=uv + offset, conf=conf, meta={"tile": [x0, y0, side]}))
+                uv_full = (uv / np.float32(scale) + offset).astype(np.float32)
+                found.append(PersonDetection(box_xyxy=box / scale + np.tile(offset, 2), score=float(np.mean(conf)),
+                                             uv=uv_full, conf=conf, meta={"tile": [x0, y0, side]}))
         return non_max_suppression(found, self.nms_iou)
+
+
+def detections_from_backend(people) -> list[PersonDetection]:
+    """A multi-person backend's people on one frame (tools.pose.backends.FramePeople) as PersonDetections."""
+    return [PersonDetection(box_xyxy=people.boxes_xyxy[i], score=float(people.scores[i]), uv=people.uv[i],
+                            conf=people.conf[i]) for i in range(len(people))]

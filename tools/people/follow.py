@@ -1,36 +1,38 @@
-"""Keeping the skeleton on the athlete, frame by frame (the second half of tools.people.track).
+"""Keeping the skeleton on the athlete, frame by frame (after tools.people.track and tools.people.athlete).
 
 - IdentityCheck: is this frame's skeleton on the athlete's track? Its box must
   overlap the athlete's box more than any other person's, and the hip centre
-  and body size must not jump (the jump test restarts after the athlete was
-  out of sight: they may come back crouched).
+  and body size (the skeleton box's longer side, against the change of the
+  athlete's own track box since the last accepted frame) must not jump (the
+  jump test restarts after the athlete was out of sight: they may come back
+  crouched).
 - blank_off_athlete: that check applied after the fact to a single-person run;
   frames on someone else are blanked (conf 0, NaN), never kept.
-- AthleteFollower: MediaPipe video mode on a square crop that follows the
-  athlete's track, other people's boxes filled with a flat colour, every frame
-  checked; a failed frame gets a fresh person detection, then is blanked and
-  the MediaPipe graph re-seeded.
+- AthleteFollower: the pose backend's video mode (MediaPipe) on a square crop
+  that follows the athlete's track, other people's boxes filled with a flat
+  colour, every frame checked; a failed frame gets a fresh person detection,
+  then is blanked and the graph re-seeded.
 Counts (switches detected / repaired, frames blanked) go into FollowStats.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import numpy as np
 
-from tools.people.detect import box_from_keypoints, box_iou, expand_box
+from tools.core.boxes import box_from_keypoints, box_iou, expand_box, union_box
 from tools.core.skeleton import JOINT_INDEX
-
-if TYPE_CHECKING:
-    from tools.people.track import TrackConfig
+from tools.people.track import TrackConfig
+from tools.pose.backends import empty_arrays
 
 _HIPS = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
 
 
-def _default_config() -> "TrackConfig":
-    from tools.people.track import TrackConfig   # at call time: tools.people.track imports this module
-    return TrackConfig()
+def _body_size(box: np.ndarray) -> float:
+    """A skeleton box's longer side, px: its height standing, its length lying down (a leg raise or a push-up
+    changes the box height several-fold while the body stays the same size)."""
+    return float(max(box[3] - box[1], box[2] - box[0]))
 
 
 @dataclass
@@ -43,14 +45,27 @@ class FollowStats:
     rechecks: int = 0
     blanked_frames: list[int] = field(default_factory=list)
 
+    def since(self, earlier: "FollowStats") -> "FollowStats":
+        """The counts added after `earlier` (a snapshot of these counts taken before)."""
+        return FollowStats(**{k: getattr(self, k) - getattr(earlier, k) for k in _COUNTS},
+                           blanked_frames=self.blanked_frames[len(earlier.blanked_frames):])
+
+    @classmethod
+    def combined(cls, parts: list["FollowStats"]) -> "FollowStats":
+        """The counts of consecutive pieces of one clip, added up."""
+        return cls(**{k: sum(getattr(p, k) for p in parts) for k in _COUNTS},
+                   blanked_frames=[f for p in parts for f in p.blanked_frames])
+
+
+_COUNTS = ("frames_on_athlete", "frames_athlete_absent", "frames_blanked", "identity_switches_detected",
+           "identity_switches_repaired", "rechecks")
+
 
 def crop_window(boxes: np.ndarray, t: int, half_window: int, margin: float) -> tuple[float, float, float] | None:
     """(x0, y0, side) of the square crop around the union of boxes[t-w .. t+w] grown by `margin` box heights."""
-    seg = boxes[max(0, t - half_window): t + half_window + 1]
-    seg = seg[np.isfinite(seg).all(axis=1)]
-    if not len(seg):
+    union = union_box(boxes[max(0, t - half_window): t + half_window + 1])
+    if union is None:
         return None
-    union = np.array([seg[:, 0].min(), seg[:, 1].min(), seg[:, 2].max(), seg[:, 3].max()])
     union = expand_box(union, margin)
     side = max(union[2] - union[0], union[3] - union[1], 16.0)
     cx, cy = (union[:2] + union[2:]) / 2
@@ -74,7 +89,7 @@ class IdentityCheck:
 
     def __init__(self, athlete_boxes: np.ndarray, other_boxes: np.ndarray, fps: float, body_height_px: float,
                  config: TrackConfig | None = None) -> None:
-        self.cfg = config or _default_config()
+        self.cfg = config or TrackConfig()
         self.athlete = np.asarray(athlete_boxes, dtype=np.float64)       # [T, 4]
         self.others = np.asarray(other_boxes, dtype=np.float64).reshape(len(self.athlete), -1, 4)  # [T, N, 4]
         self.fps = float(fps)
@@ -95,9 +110,14 @@ class IdentityCheck:
             frame0, hip0, body0 = self._last_ok
             dt = (t - frame0 - 1) / self.fps
             allowed = (self.cfg.jump_heights + self.cfg.jump_speed_heights_s * max(dt, 0.0)) * self.body_h
-            ratio = (box[3] - box[1]) / body0 if body0 > 0 else 1.0
-            if np.linalg.norm(hip - hip0) > allowed or not (1 / self.cfg.jump_size_ratio <= ratio
-                                                            <= self.cfg.jump_size_ratio):
+            ratio = _body_size(box) / body0 if body0 > 0 else 1.0
+            # measured against the change of the athlete's own track box since that frame: a leg raise or a
+            # push-up grows the box of the person search too, someone else's body does not
+            a0, a1 = self.athlete[frame0], self.athlete[t]
+            if np.isfinite(a0).all() and np.isfinite(a1).all() and _body_size(a0) > 0:
+                ratio /= _body_size(a1) / _body_size(a0)
+            limit = self.cfg.jump_size_ratio
+            if np.linalg.norm(hip - hip0) > allowed or not (1 / limit <= ratio <= limit):
                 return False
         return True
 
@@ -115,7 +135,7 @@ class IdentityCheck:
         st.frames_on_athlete += 1
         box = box_from_keypoints(uv, conf, 0.5)
         if box is not None and (conf[_HIPS] >= 0.5).all():
-            self._last_ok = (t, uv[_HIPS].astype(np.float64).mean(axis=0), float(box[3] - box[1]))
+            self._last_ok = (t, uv[_HIPS].astype(np.float64).mean(axis=0), _body_size(box))
 
     def reject(self, t: int) -> None:
         """Record frame t as blanked: the skeleton was on someone else."""
@@ -154,46 +174,50 @@ def blank_off_athlete(uv: np.ndarray, conf: np.ndarray, athlete_boxes: np.ndarra
 
 
 class AthleteFollower:
-    """MediaPipe video mode on a crop that follows the athlete's track, with a per-frame identity check."""
+    """A pose backend's video mode on a crop that follows the athlete's track, with a per-frame identity check.
 
-    def __init__(self, athlete_boxes: np.ndarray, other_boxes: np.ndarray, fps: float, body_height_px: float,
-                 detector=None, config: TrackConfig | None = None) -> None:
-        from mediapipe.python.solutions import pose as mp_pose
+    `backend` is any pose backend with `open_stream(fps)` (tools.pose.mediapipe_pose.MediaPipeStream: one
+    frame at a time, re-seedable); its landmarks come back in crop pixels and are mapped to the frame's.
+    """
 
-        from tools.pose.mediapipe_pose import MODEL_COMPLEXITY
-        self.cfg = config or _default_config()
+    def __init__(self, backend, athlete_boxes: np.ndarray, other_boxes: np.ndarray, fps: float,
+                 body_height_px: float, detector=None, config: TrackConfig | None = None) -> None:
+        self.cfg = config or TrackConfig()
+        self.backend = backend
         self.check = IdentityCheck(athlete_boxes, other_boxes, fps, body_height_px, self.cfg)
         self.athlete, self.others, self.fps = self.check.athlete, self.check.others, self.check.fps
         self.stats = self.check.stats
         self.detector = detector
-        self._new_graph = lambda: mp_pose.Pose(static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
-                                               smooth_landmarks=True, enable_segmentation=False,
-                                               min_detection_confidence=0.5, min_tracking_confidence=0.5)
 
-    def run(self, frames: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
-        """uv [T, 23, 2] px, conf [T, 23], world [T, 23, 3] of the athlete, and the image size."""
+    def run(self, frames: Iterable[np.ndarray], first_frame: int = 0, count_from: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+        """uv [T, 23, 2] px, conf [T, 23], world [T, 23, 3] of the athlete, and the image size.
+
+        `frames` start at clip frame `first_frame` (a piece of the clip, tools.people.pieces); frames before
+        `count_from` warm the graph and the identity check up and are left out of the counts (self.stats)."""
+        import dataclasses
+
         import cv2
-
-        from tools.pose.backends import empty_arrays
-        from tools.pose.mediapipe_pose import _score, _set_timestamp, map_landmarks
 
         n = len(self.athlete)
         uv, conf, world = empty_arrays(n, with_world=True)
         size_px = int(self.cfg.crop_size_px)
         half = max(1, int(round(self.cfg.crop_window_s * self.fps)))
-        graph, graph_start = None, 0
         last_recheck, image_size = -10 ** 9, (0, 0)
         st = self.stats
-        try:
-            for t, frame in enumerate(frames):
+        snapshot = None
+        with self.backend.open_stream(self.fps) as stream:
+            for t, frame in enumerate(frames, start=first_frame):
                 if t >= n:
                     break
+                if count_from is not None and t == count_from:
+                    snapshot = dataclasses.replace(st, blanked_frames=list(st.blanked_frames))
                 image_size = (frame.shape[1], frame.shape[0])
                 win = crop_window(self.athlete, t, half, self.cfg.crop_margin) \
                     if np.isfinite(self.athlete[t]).all() else None
                 if win is None:
                     self.check.absent(t)
-                    graph = _close(graph)
+                    stream.reset()
                     continue
                 x0, y0, side = win
                 s = size_px / side
@@ -202,16 +226,11 @@ class AthleteFollower:
                 crop = cv2.warpAffine(frame, m, (size_px, size_px), flags=cv2.INTER_AREA,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
                 crop = self._mask_others(crop, t, x0, y0, s, fill)
-                if graph is None:
-                    graph, graph_start = self._new_graph(), t
-                _set_timestamp(graph, t - graph_start, self.fps)
-                res = graph.process(crop)
-                if res.pose_landmarks is None:
+                found = stream.process(crop, t)
+                if found is None:
                     continue
-                lms = res.pose_landmarks.landmark
-                pts = np.array([(lm.x * size_px / s + x0, lm.y * size_px / s + y0) for lm in lms], np.float32)
-                score = np.array([_score(lm) for lm in lms], dtype=np.float32)
-                f_uv, f_conf = map_landmarks(pts, score)
+                c_uv, f_conf, f_world = found
+                f_uv = (c_uv / np.float32(s) + np.array([x0, y0], np.float32)).astype(np.float32)
                 ok = self.check.plausible(t, f_uv, f_conf)
                 if not ok and self.detector is not None and t - last_recheck >= self.cfg.recheck_every_frames:
                     last_recheck = t
@@ -219,15 +238,14 @@ class AthleteFollower:
                     ok = self._recheck(frame, t, f_uv, f_conf)
                 if not ok:
                     self.check.reject(t)
-                    graph = _close(graph)   # re-seed on the next frame
+                    stream.reset()   # re-seed on the next frame
                     continue
                 self.check.accept(t, f_uv, f_conf)
                 uv[t], conf[t] = f_uv, f_conf
-                if res.pose_world_landmarks is not None:
-                    wl = res.pose_world_landmarks.landmark
-                    world[t], _ = map_landmarks(np.array([(p.x, p.y, p.z) for p in wl], np.float32), score)
-        finally:
-            _close(graph)
+                if f_world is not None:
+                    world[t] = f_world
+        if snapshot is not None:
+            self.stats = st.since(snapshot)
         return uv, conf, world, image_size
 
     def _mask_others(self, crop: np.ndarray, t: int, x0: float, y0: float, s: float, fill) -> np.ndarray:
@@ -256,9 +274,3 @@ class AthleteFollower:
         if ious[j] < 0.5:
             return False
         return identity_ok(boxes[j], self.athlete[t], self.others[t])
-
-
-def _close(graph):
-    if graph is not None:
-        graph.close()
-    return None

@@ -12,7 +12,7 @@ clip, on one keyframe, then picks the athlete among the instances:
   neither      the largest mask (flagged ambiguous when the runner-up is nearly
                as large: "two people of similar size")
 
-The choice (`choose_athlete`) is a pure function over instance masks, so it is
+The choice (`choose_athlete_mask`) is a pure function over instance masks, so it is
 tested without the model. Output: `AthleteMask` with the mask (bool[H, W]), its
 box (x0, y0, x1, y1 in keyframe pixels; pixel edges, so x1 = last column + 1),
 the SAM 3 score, how many people were found, the rule that chose, a reason a
@@ -70,6 +70,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from tools.core.boxes import box_iou, mask_to_box
 from tools.core.errors import BackendUnavailable, InputError
 
 log = logging.getLogger(__name__)
@@ -155,26 +156,11 @@ class Sam3Model:
                 "device": self.device, "versions": dict(self.versions)}
 
 
-# ---------------------------------------------------------------- pure geometry
+# ---------------------------------------------------------------- pure checks
 
-def mask_to_box(mask: np.ndarray) -> Box | None:
-    """Tight box (x0, y0, x1, y1) px around a bool[H, W] mask, pixel edges (x1 = last column + 1); None if empty."""
-    m = np.asarray(mask, dtype=bool)
-    if m.ndim != 2:
-        raise ValueError(f"mask must be 2-D [H, W], got shape {m.shape}")
-    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-    if rows.size == 0:
-        return None
-    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)
-
-
-def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two xyxy boxes (0 when they do not overlap)."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+def _iou(a: Box, b: Box) -> float:
+    """IoU of two xyxy boxes (tools.core.boxes.box_iou for one pair)."""
+    return float(box_iou(a, b)[0, 0])
 
 
 def validate_box(box_xyxy: Any, image_size: tuple[int, int]) -> Box:
@@ -208,7 +194,7 @@ def validate_point(point_xy: Any, image_size: tuple[int, int]) -> tuple[float, f
     return x, y
 
 
-def choose_athlete(masks: np.ndarray, scores: np.ndarray, *, box_xyxy: Any = None, point_xy: Any = None,
+def choose_athlete_mask(masks: np.ndarray, scores: np.ndarray, *, box_xyxy: Any = None, point_xy: Any = None,
                    min_iou: float = DEFAULT_MIN_IOU) -> AthleteMask:
     """Pick the athlete among person instance masks bool[N, H, W] with scores float[N] (see module docstring).
 
@@ -234,7 +220,7 @@ def choose_athlete(masks: np.ndarray, scores: np.ndarray, *, box_xyxy: Any = Non
                            "nobody found: SAM 3 returned no person above its score threshold")
 
     def result(i: int, chosen_by: str, reason: str, ambiguous: bool = False) -> AthleteMask:
-        iou = None if box is None else box_iou(boxes[i], box)
+        iou = None if box is None else _iou(boxes[i], box)
         return AthleteMask(masks[i].copy(), boxes[i], float(scores[i]), n, chosen_by, reason, ambiguous, iou,
                            **found)
 
@@ -253,7 +239,7 @@ def choose_athlete(masks: np.ndarray, scores: np.ndarray, *, box_xyxy: Any = Non
                                              f"(score {scores[best]:.2f})", ambiguous=True)
             return result(best, "point", f"the only person covering the point (of {n} found)")
     if box is not None:
-        ious = sorted(((box_iou(boxes[i], box), i) for i in pool), reverse=True)
+        ious = sorted(((_iou(boxes[i], box), i) for i in pool), reverse=True)
         best_iou, best = ious[0]
         where = " that cover the point" if point is not None else ""
         chosen_by = "point+box_iou" if point is not None else "box_iou"
@@ -454,7 +440,7 @@ def detect_people(model: Sam3Model, frame_rgb: np.ndarray, prompt: str = "person
 
 def segment_athlete(model: Sam3Model, frame_rgb: np.ndarray, box_xyxy: Any = None, point_xy: Any = None,
                     prompt: str = "person", *, min_iou: float = DEFAULT_MIN_IOU) -> AthleteMask:
-    """Run SAM 3 on one keyframe and choose the athlete (by box, point, or largest): see `choose_athlete`."""
+    """Run SAM 3 on one keyframe and choose the athlete (by box, point, or largest): see `choose_athlete_mask`."""
     frame = np.asarray(frame_rgb)
     if frame.ndim == 3:   # validate the user's box/point before a minute of SAM 3
         if box_xyxy is not None:
@@ -464,7 +450,7 @@ def segment_athlete(model: Sam3Model, frame_rgb: np.ndarray, box_xyxy: Any = Non
     t0 = time.perf_counter()
     masks, scores = detect_people(model, frame, prompt)
     seconds = time.perf_counter() - t0
-    chosen = choose_athlete(masks, scores, box_xyxy=box_xyxy, point_xy=point_xy, min_iou=min_iou)
+    chosen = choose_athlete_mask(masks, scores, box_xyxy=box_xyxy, point_xy=point_xy, min_iou=min_iou)
     log.info("SAM 3 '%s' on a %dx%d keyframe: %d people, %s (%s), %.1f s", prompt, frame.shape[1], frame.shape[0],
              chosen.n_candidates, chosen.chosen_by, chosen.reason, seconds)
     return dataclasses.replace(chosen, provenance={**model.provenance(), "prompt": prompt,

@@ -21,8 +21,8 @@ Several people: `process` (used with select="off") keeps the naive choice:
 the detection with the largest box area x confidence in the first frame where
 anyone is found; after that the detection whose box centre is nearest the
 previous athlete box, as long as it moved less than `max_jump_box_heights`
-box heights (else the largest again). The default path (tools.people.track) calls
-`detect_people` instead: every person's box and keypoints on every frame,
+box heights (else the largest again). The default path (tools.people.athlete_pose)
+calls `detect_people` instead: every person's box and keypoints on every frame,
 tracked and chosen by tools.people.track / tools.people.athlete.
 """
 from __future__ import annotations
@@ -37,8 +37,9 @@ import numpy as np
 
 from tools.core.errors import BackendUnavailable, InputError
 from tools.core.files import file_sha256
-from tools.pose.backends import PoseResult, empty_arrays
+from tools.core.progress import advance
 from tools.core.skeleton import JOINT_INDEX, JOINTS
+from tools.pose.result import FramePeople, PoseResult, empty_arrays
 
 log = logging.getLogger(__name__)
 
@@ -216,12 +217,11 @@ class YoloPoseBackend:
             torch.set_num_threads(threads_before)
         return PoseResult(uv=uv, conf=conf, world_xyz=None, image_size=image_size, fps=fps, meta=self.meta())
 
-    def detect_people(self, frames: Iterable[np.ndarray]) -> tuple[list[list], tuple[int, int]]:
-        """Every person on every frame (list per frame of tools.people.detect.PersonDetection), and the image size."""
+    def detect_people(self, frames: Iterable[np.ndarray]) -> tuple[list[FramePeople], tuple[int, int]]:
+        """Every person on every frame (one tools.pose.backends.FramePeople per frame), and the image size."""
         import torch
 
-        from tools.people.detect import PersonDetection
-        per_frame: list[list] = []
+        per_frame: list[FramePeople] = []
         image_size = (0, 0)
         threads_before = torch.get_num_threads()
         batch: list[np.ndarray] = []
@@ -231,14 +231,12 @@ class YoloPoseBackend:
                                           device=self.device, verbose=False)
             torch.set_num_threads(self.num_threads)
             for res in results:
-                people = []
+                people = FramePeople.nobody()
                 if res.keypoints is not None and len(res.boxes):
-                    boxes = res.boxes.xyxy.cpu().numpy()
-                    scores = res.boxes.conf.cpu().numpy()
                     kps = res.keypoints.data.cpu().numpy()
-                    for box, score, kp in zip(boxes, scores, kps):
-                        uv, conf = coco17_to_canonical(kp)
-                        people.append(PersonDetection(box_xyxy=box, score=float(score), uv=uv, conf=conf))
+                    uv, conf = coco17_to_canonical(kps)
+                    people = FramePeople(boxes_xyxy=res.boxes.xyxy.cpu().numpy().astype(np.float64),
+                                         scores=res.boxes.conf.cpu().numpy().astype(np.float64), uv=uv, conf=conf)
                 per_frame.append(people)
             batch.clear()
 
@@ -247,6 +245,7 @@ class YoloPoseBackend:
             for frame in frames:
                 frame, image_size = _checked_frame(frame, image_size if image_size != (0, 0) else None)
                 batch.append(frame)
+                advance("pose")
                 if len(batch) >= self.batch_size:
                     flush()
             if batch:
@@ -285,6 +284,7 @@ class YoloPoseBackend:
         for frame in frames:
             frame, image_size = _checked_frame(frame, image_size)
             batch.append(frame)
+            advance("pose")
             if len(batch) >= self.batch_size:
                 flush()
         if batch:

@@ -29,6 +29,7 @@ and is rejected the same way.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -53,6 +54,11 @@ FALLBACK_ENCODER = "mpeg4"
 # B-frame); more than this fraction missing means the file was cut off.
 _TRUNCATION_TOLERANCE = 0.05
 _HEAD_FRAMES = 3  # frames decoded at the start to prove the stream decodes
+MIN_SIDE_PX = 32  # smaller frames cannot hold a person: a broken or wrongly scaled export
+# Variable frame rate: the 95th-percentile frame interval over the 5th. A phone's own jitter is ~1.1 and a
+# low-light switch from 30 to 15 fps is 2.0; beyond this the clip's time axis is unreliable.
+VFR_MAX_INTERVAL_RATIO = 2.5
+_ROTATION_TOLERANCE_DEG = 1.0
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,43 @@ def _stream_fps(stream: av.video.stream.VideoStream) -> float | None:
     return float(rate) if rate else None
 
 
+def _remembered(probe):
+    """`probe` (probe_video) memoised per file version: one clip is probed once per process.
+
+    A screening run asks for the same clip's facts five times (check, pose, tracking, overlay...); each
+    probe demuxes the whole file (~0.5 s for a 8 s clip). The facts are probed once with no duration or
+    size limit, kept for that file version (path, inode, size, modification time: an edited file is
+    probed again), and each call's own limits are then checked against them; a clip outside a caller's
+    limits is probed again with those limits, so the error message is exactly probe_video's.
+    """
+    import functools
+    import math
+
+    @functools.lru_cache(maxsize=32)
+    def facts(path: str, inode: int, size: int, mtime_ns: int) -> VideoInfo:
+        return probe(path, min_duration_s=0.0, max_duration_s=math.inf, max_size_mb=math.inf)
+
+    @functools.wraps(probe)
+    def remembered(path: str | Path, *, min_duration_s: float = VideoLimits.min_duration_s,
+                   max_duration_s: float = VideoLimits.max_duration_s,
+                   max_size_mb: float = VideoLimits.max_size_mb) -> VideoInfo:
+        limits = dict(min_duration_s=min_duration_s, max_duration_s=max_duration_s, max_size_mb=max_size_mb)
+        try:
+            st = Path(path).stat()
+        except OSError:
+            st = None
+        if st is None or not Path(path).is_file() or st.st_size > max_size_mb * 1e6:
+            return probe(path, **limits)
+        info = facts(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        if not min_duration_s <= info.duration_s <= max_duration_s:
+            return probe(path, **limits)
+        return dataclasses.replace(info)
+
+    remembered.cache_clear = facts.cache_clear
+    return remembered
+
+
+@_remembered
 def probe_video(path: str | Path, *, min_duration_s: float = VideoLimits.min_duration_s,
                 max_duration_s: float = VideoLimits.max_duration_s,
                 max_size_mb: float = VideoLimits.max_size_mb) -> VideoInfo:
@@ -226,9 +269,12 @@ def probe_video(path: str | Path, *, min_duration_s: float = VideoLimits.min_dur
 
     Checks, in order: exists, is a file, size <= max_size_mb, opens as a media
     container, is not a still image, has a video stream, the first frames
-    decode, every packet demuxes, as many packets as the header promises (else
-    "truncated"), the last group of pictures decodes (skipped for formats that
-    cannot seek, e.g. a raw .h264 stream), min_duration_s <= duration <= max_duration_s.
+    decode, the picture can be made upright by quarter turns and is at least
+    MIN_SIDE_PX each way, every packet demuxes, as many packets as the header
+    promises (else "truncated"), timestamps increase at a steady rate (no
+    repeats, a variable frame rate within VFR_MAX_INTERVAL_RATIO), the last group of
+    pictures decodes (skipped for formats that cannot seek, e.g. a raw .h264
+    stream), min_duration_s <= duration <= max_duration_s.
     Cost: one demux pass (no decoding) plus a few decoded frames at each end.
     n_frames is the number of video packets (one per frame for H.264/HEVC/VP9).
     Pass limits from a `VideoLimits` with `probe_video(p, **limits.to_dict())`.
@@ -255,6 +301,7 @@ def probe_video(path: str | Path, *, min_duration_s: float = VideoLimits.min_dur
         raise InputError(f"{path}: none of its frames decode ({codec}); {_CONVERT_HINT}")
     rotation_deg = _rotation_deg(head[0])
     width, height = head[0].width, head[0].height
+    _check_picture(path, head[0])
 
     # Pass 2, demux every packet (no decoding): the real frame count and timestamps.
     n_frames = 0
@@ -282,6 +329,8 @@ def probe_video(path: str | Path, *, min_duration_s: float = VideoLimits.min_dur
     if header_frames and n_frames < header_frames * (1 - _TRUNCATION_TOLERANCE) - 2:
         raise InputError(f"{path} is truncated: its header promises {header_frames} frames but only "
                          f"{n_frames} are in the file (an upload or copy was cut off); copy the full clip again")
+    if time_base and len(pts) == n_frames:
+        _check_frame_timing(path, pts, time_base)
 
     # Pass 3, decode the tail (last keyframe to the end): proves the end of the file is intact.
     if keyframe_pts and n_frames > _HEAD_FRAMES:
@@ -317,6 +366,33 @@ def probe_video(path: str | Path, *, min_duration_s: float = VideoLimits.min_dur
     return info
 
 
+def _check_picture(path: Path, frame: av.VideoFrame) -> None:
+    """The picture can be measured: turned upright by quarter turns, and big enough to find a person in."""
+    ccw = float(frame.rotation or 0.0)
+    if abs(ccw - 90.0 * round(ccw / 90.0)) > _ROTATION_TOLERANCE_DEG:
+        raise InputError(f"{path} is tagged to be shown rotated by {ccw % 360:.0f} degrees, which no quarter turn "
+                         f"makes upright; {_CONVERT_HINT}")
+    if min(frame.width, frame.height) < MIN_SIDE_PX:
+        raise InputError(f"{path} is {frame.width}x{frame.height} px, too small to find the athlete's joints "
+                         f"(at least {MIN_SIDE_PX} px each way; film at 720p or more)")
+
+
+def _check_frame_timing(path: Path, pts: list[int], time_base) -> None:
+    """Timestamps that increase at a steady enough rate for the clip's time axis (angles per second, events)."""
+    if len(pts) < 10:
+        return
+    ordered = np.sort(np.asarray(pts, dtype=np.int64))
+    steps = np.diff(ordered) * float(time_base)
+    if np.any(steps <= 0):
+        raise InputError(f"{path} has {int(np.sum(steps <= 0))} frames with repeated timestamps (a broken or "
+                         f"screen-recorded export); {_CONVERT_HINT}")
+    lo, hi = np.percentile(steps, [5, 95])
+    if hi / lo > VFR_MAX_INTERVAL_RATIO:
+        raise InputError(f"{path} has a variable frame rate: frames are {1000 * lo:.0f} to {1000 * hi:.0f} ms apart "
+                         f"(more than {VFR_MAX_INTERVAL_RATIO:g}x), so its timing cannot be trusted; re-export it "
+                         "at a constant frame rate (e.g. 30 fps)")
+
+
 def _decode_some(container, stream, path: Path, *, start_pts: int | None, limit: int | None) -> list[av.VideoFrame]:
     """Decode up to `limit` frames from where the container stands, skipping frames before `start_pts`.
 
@@ -340,9 +416,12 @@ def _decode_some(container, stream, path: Path, *, start_pts: int | None, limit:
     return frames
 
 
-def iter_frames(path: str | Path, *, max_frames: int | None = None, every_nth: int = 1) -> Iterator[np.ndarray]:
+def iter_frames(path: str | Path, *, max_frames: int | None = None, every_nth: int = 1, start: int = 0,
+                stop: int | None = None) -> Iterator[np.ndarray]:
     """Yield upright RGB uint8 frames [H, W, 3]: frames 0, n, 2n, ... (at most `max_frames` of them).
 
+    `start` / `stop` pick a half-open range [start, stop) of those frames (counted after every_nth; a
+    piece of the clip for one worker): frames before `start` are decoded but not converted to RGB.
     Does not re-validate the clip: call `probe_video` first for user input.
     A decoding error part-way raises InputError after the good frames were yielded.
     """
@@ -350,22 +429,88 @@ def iter_frames(path: str | Path, *, max_frames: int | None = None, every_nth: i
         raise InputError(f"every_nth must be >= 1, got {every_nth}")
     if max_frames is not None and max_frames < 0:
         raise InputError(f"max_frames must be >= 0 or None, got {max_frames}")
-    if max_frames == 0:
+    if start < 0 or (stop is not None and stop < start):
+        raise InputError(f"frame range [{start}, {stop}) is not a range of frames")
+    end = min(v for v in (max_frames, stop) if v is not None) if (max_frames is not None or stop is not None) \
+        else None
+    if end is not None and end <= start:
         return
     container, stream = _open(path)
     with container:
         yielded = 0
         try:
             for i, frame in enumerate(container.decode(stream)):
-                if i % every_nth:
+                if i % every_nth or i // every_nth < start:
                     continue
                 yield _upright(frame)
                 yielded += 1
-                if max_frames is not None and yielded >= max_frames:
+                if end is not None and start + yielded >= end:
                     return
         except av.FFmpegError as exc:
             raise InputError(f"{path} is corrupt: decoding failed after {yielded} frames "
                              f"({exc.strerror or exc}); copy or export the clip again") from exc
+
+
+class decode_ahead:
+    """Frames of `iter_frames(path, ...)` decoded by a background thread while the caller works on the last one.
+
+    Use as a context manager: `with decode_ahead(path) as frames: for frame in frames: ...`. Up to `depth`
+    decoded frames wait in a queue (depth x one frame of memory: 8 x 6 MB at 1080p). PyAV releases the
+    interpreter lock while it decodes and converts, so on two or more cores decoding costs the pose model
+    next to nothing. A decoding error reaches the caller at the frame where it happened (as InputError, the
+    good frames first); leaving the loop early stops the thread.
+    """
+
+    _DONE = object()
+
+    def __init__(self, path: str | Path, *, max_frames: int | None = None, every_nth: int = 1, start: int = 0,
+                 stop: int | None = None, depth: int = 8) -> None:
+        import queue
+        import threading
+
+        self._source = iter_frames(path, max_frames=max_frames, every_nth=every_nth, start=start, stop=stop)
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._decode, name=f"decode {Path(path).name}", daemon=True)
+
+    def _put(self, item) -> bool:
+        import queue
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _decode(self) -> None:
+        try:
+            for frame in self._source:
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # noqa: BLE001  handed to the consumer, raised there
+            self._put(exc)
+            return
+        finally:
+            self._source.close()
+        self._put(self._DONE)
+
+    def __enter__(self) -> Iterator[np.ndarray]:
+        self._thread.start()
+        return self._frames()
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def read_frame(path: str | Path, index: int) -> np.ndarray:
@@ -397,3 +542,52 @@ def read_frame(path: str | Path, index: int) -> np.ndarray:
             raise InputError(f"{path} is corrupt: frame {index} cannot be decoded ({exc.strerror or exc}); "
                              "copy or export the clip again") from exc
     raise InputError(f"{path}: frame {index} could not be decoded; copy or export the clip again")
+
+
+# ----------------------------------------------------------------- camera metadata
+# Container / stream tags that describe the camera (QuickTime "mdta" keys phones write; Android's
+# MediaRecorder and some exporters use the EXIF name). Values are strings in the file.
+_FOCAL_35MM_KEYS = ("com.apple.quicktime.camera.focal_length.35mm_equivalent", "FocalLengthIn35mmFormat",
+                    "focal_length_35mm", "com.android.camera.focal_length_35mm")
+_LENS_KEYS = ("com.apple.quicktime.camera.lens_model", "com.apple.quicktime.lens_model", "LensModel", "lens_model")
+_MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
+_MODEL_KEYS = ("com.apple.quicktime.model", "model", "com.android.model")
+
+
+def camera_metadata(path: str | Path) -> dict:
+    """What the container says about the camera: {"focal_length_35mm": float | None, "lens_model", "make",
+    "model": str | None, "rotation_deg": clockwise quarter turns to upright (0/90/180/270), "tags_read": [...]}.
+
+    Reads the format-level and video-stream tags (no decoding beyond the first frame, for the display
+    matrix). Missing tags give None; a file that does not open raises InputError like probe_video.
+    """
+    container, stream = _open(path)
+    with container:
+        tags = {**{str(k): str(v) for k, v in (container.metadata or {}).items()},
+                **{str(k): str(v) for k, v in (stream.metadata or {}).items()}}
+        rotation = None
+        try:
+            for frame in container.decode(stream):
+                rotation = _rotation_deg(frame)
+                break
+        except av.FFmpegError:
+            rotation = None
+    if rotation is None and tags.get("rotate", "").lstrip("-").isdigit():
+        rotation = int(tags["rotate"]) % 360
+
+    def first(keys):
+        for k in keys:
+            if tags.get(k):
+                return k, tags[k]
+        return None, None
+
+    focal_key, focal = first(_FOCAL_35MM_KEYS)
+    try:
+        focal_mm = float(str(focal).split()[0]) if focal is not None else None
+    except ValueError:
+        focal_mm = None
+    lens_key, lens = first(_LENS_KEYS)
+    make_key, make = first(_MAKE_KEYS)
+    model_key, model = first(_MODEL_KEYS)
+    return {"focal_length_35mm": focal_mm, "lens_model": lens, "make": make, "model": model,
+            "rotation_deg": rotation, "tags_read": [k for k in (focal_key, lens_key, make_key, model_key) if k]}

@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
+from tools.core.boxes import box_iou as pairwise_iou
+from tools.core.boxes import mask_to_box
 from tools.core.errors import BackendUnavailable, InputError
-from tools.people.sam3_mask import (
-    AthleteMask,
-    box_iou,
-    choose_athlete,
-    load_sam3,
-    mask_to_box,
-    segment_athlete,
-)
+from tools.people.sam3_mask import AthleteMask, load_sam3, segment_athlete
+from tools.people.sam3_mask import choose_athlete_mask as choose_athlete
+
+
+def box_iou(a, b) -> float:
+    return float(pairwise_iou(a, b)[0, 0])
 
 HAS_SAM3 = importlib.util.find_spec("sam3") is not None and importlib.util.find_spec("open_clip") is not None
 needs_sam3 = pytest.mark.skipif(not HAS_SAM3, reason="sam3 / open-clip-torch not installed (optional backend)")

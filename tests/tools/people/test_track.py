@@ -4,13 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tools.people.athlete import choose_athlete, reacquire_athlete
-from tools.people.detect import (PersonDetection, appearance_distance, appearance_histograms, box_iou, non_max_suppression,
-                          skeleton_height_px, square_tiles)
+from tools.core.boxes import box_iou
 from tools.core.skeleton import JOINT_INDEX as JI
 from tools.core.skeleton import JOINTS
+from tools.people.athlete import choose_athlete, reacquire_athlete
+from tools.people.athlete_pose import choose_athlete_track
+from tools.people.detect import (PersonDetection, appearance_distance, appearance_histograms, non_max_suppression,
+                                 skeleton_height_px, square_tiles)
 from tools.people.follow import blank_off_athlete
-from tools.people.track import TrackConfig, _choose, box_series, link_tracks
+from tools.people.track import TrackConfig, box_series, link_tracks
 from tools.video.sampling import periodic_frame_indices
 
 FPS = 30.0
@@ -260,8 +262,9 @@ def test_athlete_back_crouched_near_the_same_place_is_reacquired():
     assert passer not in rq.merged_track_ids and all(e["track_id"] != passer for e in rq.refused)
     # Through the whole pipeline step: the athlete's box series covers the return, the gap stays empty,
     # and the trace records the link.
-    tr, series, people, choice, reacq = _choose(dets, n, FPS, 10, dict(athlete_box=None, athlete_point=None,
-                                                                       keyframe=0), TrackConfig())
+    chosen = choose_athlete_track(dets, n, FPS, 10, dict(athlete_box=None, athlete_point=None, keyframe=0),
+                                  TrackConfig())
+    series, people, choice, reacq = chosen.series, chosen.people, chosen.choice, chosen.reacquisition
     assert choice.track_id == ath and len(people) == 2 and back not in series
     s = series[ath]
     assert np.isfinite(s[120:180]).all() and np.isfinite(s[:61]).all() and np.isnan(s[61:120]).all()
@@ -349,7 +352,7 @@ def test_a_strong_reacquisition_is_a_note_and_kept_in_the_quality_summary():
 def test_sports2d_skeleton_stays_off_the_passer_by(sports2d_clip):
     """The man on the box is the athlete; the woman walking through must never carry his skeleton."""
     from benchmarks.bench_selection import score_sports2d
-    from tools.pose.backends import estimate_pose
+    from tools.people.athlete_pose import estimate_pose
 
     before = estimate_pose(sports2d_clip, select="off")
     after = estimate_pose(sports2d_clip)
@@ -371,7 +374,7 @@ def test_sports2d_skeleton_stays_off_the_passer_by(sports2d_clip):
 @pytest.mark.slow
 def test_bystander_clip_keeps_the_skeleton_on_the_athlete(tmp_path):
     from benchmarks.bench_selection import score_against_truth
-    from tools.pose.backends import estimate_pose
+    from tools.people.athlete_pose import estimate_pose
     from tools.synth.crowd import make_crowd_clip
 
     out = make_crowd_clip(tmp_path / "bystander", "bystander", size=(480, 360))

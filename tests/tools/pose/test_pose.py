@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tools.core.errors import InputError
-from tools.pose.backends import PoseBackend, PoseResult, estimate_pose, get_backend
+from tools.people.athlete_pose import estimate_pose
+from tools.pose.backends import PoseBackend, PoseResult, get_backend
 from tools.pose.mediapipe_pose import MEDIAPIPE_TO_CANONICAL, MP_LANDMARKS, MediaPipePoseBackend, map_landmarks
 from tools.pose.yolo_pose import (COCO17, COCO17_TO_CANONICAL, HAND_FOREARM_RATIO, MISSING_IN_COCO17,
                              coco17_to_canonical, select_athlete)

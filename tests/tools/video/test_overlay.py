@@ -208,3 +208,13 @@ def test_overlay_rejects_mismatched_input(tmp_path):
     late = Highlight(frame=99, joints=KNEE.joints, label="x", value=1.0)
     with pytest.raises(InputError, match="past the end"):
         write_overlay(_skeleton(), tmp_path, highlight=late)
+
+
+def test_the_plan_names_what_write_overlay_then_writes(tmp_path):
+    from tools.video.overlay import overlay_plan
+    sk = _skeleton(n=30)
+    video = write_video(tmp_path / "clip.mp4", [np.full((H, W, 3), 90, np.uint8)] * 30, fps=30)
+    plan = overlay_plan(sk, tmp_path / "out", video_path=video, highlight=KNEE)
+    assert not (tmp_path / "out" / "overlay.mp4").exists()           # planning draws nothing
+    assert plan == write_overlay(sk, tmp_path / "out", video_path=video, highlight=KNEE)
+    assert overlay_plan(sk, tmp_path / "c") == write_overlay(sk, tmp_path / "c")
