@@ -25,6 +25,14 @@
                           skel.meta["pose"]["selection"] (tools.people.track): how the
                           athlete was chosen, candidates, identity switches
                           detected / repaired, frames blanked, frames absent
+  fit                     the measurement stage's figures when the skeleton was fitted
+                          (tools.geometry.fit: skel.meta["fit"]): reprojection residual
+                          (median and 90th percentile, px), camera (focal px and its
+                          source, lens height, pitch, roll), frames relabelled by facing;
+                          its problems (feet never seen, steep camera, picture turned,
+                          poor fit) join `problems`
+  view_azimuth_deg        the camera's azimuth seen from the athlete (0 = front, +90 =
+                          their left, +-180 = behind), from the fit; None otherwise
   selection_problems      plain sentences for selection trouble: the drawn box
                           or clicked point holds nobody, two people could be the
                           athlete, switches to another person not repaired, the
@@ -99,6 +107,8 @@ class QualityReport:
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     selection: dict | None = None
     selection_problems: list[str] = field(default_factory=list)
+    fit: dict | None = None
+    view_azimuth_deg: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (NaN -> None), units in the key names."""
@@ -159,6 +169,10 @@ def assess_quality(skel: Skeleton, required_joints: Sequence[str] | None = None,
     selection = skel.meta.get("pose", {}).get("selection")
     sel_problems, sel_notes = selection_problems(selection, th)
     notes += sel_notes
+    fit = _fit_summary(skel.meta.get("fit"))
+    if fit is not None:
+        problems += list(fit.pop("problems"))
+        notes += list(fit.pop("notes"))
     report = QualityReport(
         n_frames=n, fps=fps, duration_s=skel.duration_s, measurement_plane=plane,
         frames_with_athlete=n_present, athlete_share=share, dropped_frames=n - n_present,
@@ -166,7 +180,8 @@ def assess_quality(skel: Skeleton, required_joints: Sequence[str] | None = None,
         required_joints=required, required_joint_mean_conf=req_conf, required_joint_visible_share=req_vis,
         jitter_mm=jitter_mm, jitter_accel_m_s2=accel, identity_jumps=len(jumps), identity_jump_frames=jumps,
         per_joint_visible_share=per_joint, ok=not problems and not sel_problems, problems=problems, notes=notes,
-        thresholds=th, selection=_selection_summary(selection), selection_problems=sel_problems)
+        thresholds=th, selection=_selection_summary(selection), selection_problems=sel_problems,
+        fit=fit, view_azimuth_deg=None if fit is None else fit.get("view_azimuth_deg"))
     log.info("quality: athlete in %.0f%% of %d frames, required conf %s, jitter %s mm, %d identity jump(s), ok=%s",
              100 * share, n, "n/a" if req_conf is None else f"{req_conf:.2f}",
              "n/a" if jitter_mm is None else f"{jitter_mm:.1f}", len(jumps), report.ok)
@@ -202,6 +217,19 @@ def selection_problems(selection: dict | None, th: QualityThresholds | None = No
         notes.append(f"{selection['people_found']} people in frame; the athlete was chosen by "
                      f"{selection.get('method')} (track {selection.get('athlete_track_id')})")
     return problems, notes
+
+
+def _fit_summary(fit: dict | None) -> dict | None:
+    """The fit's figures worth keeping in the quality report (with its problems and notes, popped by the caller)."""
+    if not fit:
+        return None
+    intr = fit.get("intrinsics", {})
+    return {"residual_px_median": fit.get("residual_px_median"), "residual_px_p90": fit.get("residual_px_p90"),
+            "view_azimuth_deg": fit.get("view_azimuth_deg"), "focal_px": intr.get("focal_px"),
+            "focal_source": intr.get("source"), "camera_height_m": fit.get("camera_height_m"),
+            "camera_pitch_deg": fit.get("pitch_deg"), "camera_roll_deg": fit.get("roll_deg"),
+            "frames_relabelled_by_facing": (fit.get("facing") or {}).get("frames_relabelled"),
+            "problems": list(fit.get("problems") or []), "notes": list(fit.get("notes") or [])}
 
 
 def _selection_summary(selection: dict | None) -> dict | None:

@@ -149,7 +149,7 @@ def test_real_footage_quality_figures(sports2d_clip):
     """sports2d_demo.mp4 holds two people; when the man jumps off the box into the sun glare,
     MediaPipe alone loses him and picks up the woman walking in front: the report must say so."""
     from tools.geometry.lift3d import to_skeleton
-    from tools.pose.backends import estimate_pose
+    from tools.people.athlete_pose import estimate_pose
 
     # select="off": MediaPipe alone, as before athlete tracking (tests/tools/people/test_track.py checks the tracked path)
     skel = to_skeleton(estimate_pose(sports2d_clip, select="off"), {"source": sports2d_clip.name})
