@@ -39,6 +39,7 @@ class ToolOutput:
     predicted_test: str | None = None
     probabilities: dict | None = None
     error: str = ""
+    extra: dict = field(default_factory=dict)    # scorer-specific figures (e.g. the decision policy's inputs)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Prediction:
     predicted_test: str | None
     probabilities: dict | None
     error: str
+    extra: dict = field(default_factory=dict)
 
     @property
     def scored(self) -> bool:
@@ -134,7 +136,7 @@ def _prediction(row: LabelRow, out: ToolOutput, fold: int) -> Prediction:
                       test_name=row.test_name, side=row.side, physio_score=row.score, pain=is_pain(row),
                       fold=fold, tool_score=out.score, review=bool(out.review), confidence=out.confidence,
                       reasons=list(out.reasons), predicted_test=out.predicted_test,
-                      probabilities=out.probabilities, error=out.error)
+                      probabilities=out.probabilities, error=out.error, extra=dict(out.extra))
 
 
 def cross_validate(rows: list[LabelRow], scorer: Scorer, cv: str = "athlete") -> CVResult:

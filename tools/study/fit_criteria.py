@@ -10,9 +10,17 @@ agreements with the physio (ties: higher quadratic kappa, then the candidate
 closest to the starting threshold); two passes over the criteria.
 
 Honesty rules: clips scored 0 for pain are left out of the fit (their score is
-not geometry); out-of-sample agreement comes from leave-athletes-out folds
-(sklearn GroupKFold over athlete ids), fitted inside each fold; a threshold
-the data cannot move (no clip near it) keeps its default.
+not geometry) and out of every agreement figure, exactly as `formscout eval`
+leaves them out, so the two commands report the same rows; out-of-sample
+agreement comes from leave-athletes-out folds (sklearn GroupKFold over athlete
+ids), fitted inside each fold; a threshold the data cannot move (no clip near
+it) keeps its default.
+
+Guard rails: every threshold in knowledge/criteria.yaml states the `range` a
+physically sensible value can take (the reasoning is beside it). The fit only
+tries candidates inside that range; where the best candidate without the range
+lies outside it, the fit says so (`range_warnings`) and keeps the in-range
+value, unless the caller allows leaving the range.
 """
 from __future__ import annotations
 
@@ -100,9 +108,34 @@ def _agreement_key(clips: list[FitClip], thresholds: dict, criteria: dict) -> tu
     return exact, 0.0 if math.isnan(kappa) else float(kappa)
 
 
+def threshold_range(criteria: dict, key: tuple) -> tuple[float, float] | None:
+    """The documented range of a threshold (criteria.yaml `range`, per sex for sex-split levels), or None."""
+    spec = criteria.get(key[0], {}).get(key[1], {})
+    holder = spec.get(key[2], {}) if len(key) == 3 else spec
+    rng = holder.get("range", spec.get("range") if len(key) == 2 else None)
+    if not rng or len(rng) != 2:
+        return None
+    lo, hi = float(rng[0]), float(rng[1])
+    return (min(lo, hi), max(lo, hi))
+
+
+def range_warnings(unconstrained: dict[tuple, float], constrained: dict[tuple, float], criteria: dict) -> list[dict]:
+    """Thresholds whose best fit lies outside their documented range (what was kept instead)."""
+    out = []
+    for key, value in sorted(unconstrained.items(), key=str):
+        rng = threshold_range(criteria, key)
+        if rng is None or rng[0] - 1e-12 <= value <= rng[1] + 1e-12:
+            continue
+        out.append({"test": key[0], "criterion": key[1], "sex": key[2] if len(key) == 3 else None,
+                    "wanted": round(float(value), 4), "range": [rng[0], rng[1]],
+                    "kept": round(float(constrained.get(key, value)), 4)})
+    return out
+
+
 def fit_thresholds(clips: list[FitClip], criteria: dict, passes: int = 2,
-                   max_candidates: int = 60) -> dict[tuple, float]:
-    """Thresholds maximising exact agreement on `clips` (pain clips ignored); see the module docstring."""
+                   max_candidates: int = 60, respect_ranges: bool = True) -> dict[tuple, float]:
+    """Thresholds maximising exact agreement on `clips` (pain clips ignored); see the module docstring.
+    With `respect_ranges` only candidates inside each threshold's documented range are tried."""
     usable = [c for c in clips if not c.pain]
     thresholds = current_thresholds(criteria, {c.test for c in usable})
     original = dict(thresholds)
@@ -115,6 +148,9 @@ def fit_thresholds(clips: list[FitClip], criteria: dict, passes: int = 2,
             if len(values) < 2:
                 continue
             mids = [(a + b) / 2 for a, b in zip(values, values[1:])]
+            rng = threshold_range(criteria, key) if respect_ranges else None
+            if rng is not None:
+                mids = [m for m in mids if rng[0] <= m <= rng[1]]
             if len(mids) > max_candidates:
                 mids = list(np.quantile(mids, np.linspace(0, 1, max_candidates)))
             home = original[key]   # ties go to the candidate closest to the starting threshold
@@ -138,7 +174,8 @@ def apply_thresholds(criteria: dict, thresholds: dict[tuple, float]) -> dict:
     return out
 
 
-def cross_validated_predictions(clips: list[FitClip], criteria: dict, folds: int = 5) -> list[int | None]:
+def cross_validated_predictions(clips: list[FitClip], criteria: dict, folds: int = 5,
+                                respect_ranges: bool = True) -> list[int | None]:
     """Out-of-sample predictions: thresholds fitted without the held-out athletes (GroupKFold)."""
     from sklearn.model_selection import GroupKFold
     athletes = sorted({c.athlete_id for c in clips})
@@ -148,7 +185,7 @@ def cross_validated_predictions(clips: list[FitClip], criteria: dict, folds: int
     groups = [c.athlete_id for c in clips]
     preds: list[int | None] = [None] * len(clips)
     for train, test in GroupKFold(n_splits=k).split(np.zeros(len(clips)), groups=groups):
-        fitted = fit_thresholds([clips[i] for i in train], criteria)
+        fitted = fit_thresholds([clips[i] for i in train], criteria, respect_ranges=respect_ranges)
         base = current_thresholds(criteria, {clips[i].test for i in test})
         base.update(fitted)
         for i in test:

@@ -106,6 +106,32 @@ def plot_reliability(summary: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+def plot_risk_coverage(summary: dict, path: Path) -> Path:
+    rc = summary.get("risk_coverage") or {}
+    fig = Figure(figsize=(4.8, 4.2))
+    ax = fig.add_subplot(1, 1, 1)
+    pts = [p for p in rc.get("curve", []) if p["accuracy"] is not None]
+    if pts:
+        ax.plot([p["coverage"] for p in pts], [p["accuracy"] for p in pts], "-o", ms=3, color="#2a6fb0",
+                label="review line on confidence moved")
+        op = rc.get("operating_point") or {}
+        if op.get("accuracy") is not None:
+            ax.plot([op["coverage"]], [op["accuracy"]], "*", ms=13, color="#c0392b",
+                    label=f"this policy: {100 * op['coverage']:.0f}% scored, {100 * op['accuracy']:.1f}% right")
+        ax.axhline(0.97, ls="--", color="grey", lw=1, label="97% accuracy")
+        ax.set_title(f"Risk-coverage (n={rc.get('n', 0)} pain-free clips)", fontsize=10)
+    else:
+        ax.text(0.5, 0.5, "no scored clips", ha="center", va="center")
+        ax.set_title("Risk-coverage", fontsize=10)
+    ax.set_xlim(0, 1.02)
+    lows = [p["accuracy"] for p in pts] or [0.0]
+    ax.set_ylim(max(0.0, min(lows) - 0.05), 1.01)
+    ax.set_xlabel("share scored without physio review (coverage)")
+    ax.set_ylabel("accuracy of those")
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, path)
+
+
 def plot_bland_altman(summary: dict, path: Path) -> Path:
     comp = summary["composite"]
     fig = Figure(figsize=(5.2, 4.0))
@@ -159,6 +185,8 @@ FIGURE_CAPTIONS = {
     "kappa_vs_human": "Quadratic kappa per test, tool vs physio, against the physio-vs-physio range on video.",
     "confusion": "Confusion matrices: rows physio score, columns tool score (scored, non-pain clips).",
     "reliability": "Reliability diagram: the tool's confidence in its score against how often it matched the physio.",
+    "risk_coverage": "Risk-coverage: accuracy of the clips scored without review against the share scored without "
+                     "review, as the review line moves; the star is the policy's own operating point.",
     "bland_altman": "Bland-Altman plot of the composite (0-21): bias and 95% limits of agreement.",
 }
 
@@ -243,6 +271,24 @@ def _calibration_block(summary: dict) -> str:
            f"<tr><td>{r['n']}</td><td>{r['n_flagged']}</td><td>{_fmt(r['coverage'])}</td>"
            f"<td>{_fmt(r['exact_flagged'])}</td><td><b>{_fmt(r['exact_unflagged'])}</b></td>"
            f"<td>{_fmt(summary['reliability']['ece'], 3)}</td></tr></table><p class=note>{html.escape(r['note'])}</p>")
+    op = (summary.get("risk_coverage") or {}).get("operating_point")
+    if op:
+        out += (f"<p>Scored without review: <b>{100 * op['coverage']:.1f}%</b> of {summary['risk_coverage']['n']} "
+                f"pain-free clips, <b>{_fmt(op['accuracy'], 3)}</b> of them right (95% lower bound "
+                f"{_fmt(op['accuracy_wilson_low'], 3)}); confident errors: <b>{op['confident_errors']}</b> "
+                f"({op['confident_errors_per_100']:.2f} per 100 clips).</p>")
+    so = summary.get("second_opinion")
+    if so:
+        status = ", ".join(f"{k} {v}" for k, v in sorted(so["status"].items()))
+        out += ("<table><tr><th></th><th>confident and right</th><th>confident errors</th></tr>"
+                f"<tr><td>rules + quality + ST-GCN second opinion</td><td>{so['confident_correct_with']} "
+                f"({100 * so['confident_correct_share_with']:.1f}%)</td><td>{so['confident_errors_with']}</td></tr>"
+                f"<tr><td>without the ST-GCN</td><td>{so['confident_correct_without']} "
+                f"({100 * so['confident_correct_share_without']:.1f}%)</td><td>{so['confident_errors_without']}</td></tr>"
+                f"</table><p>The second opinion caught <b>{so['rule_errors_caught']}</b> rule error(s) and sent "
+                f"<b>{so['correct_sent_to_review']}</b> right answer(s) to review (change in confident-and-right: "
+                f"{so['confident_correct_change_points']:+.2f} points). Its status per clip: "
+                f"{html.escape(status)}.</p>")
     if rec:
         per = ", ".join(f"{t.replace('_', ' ')} {v:.2f}" for t, v in rec["per_test"].items())
         out += (f"<p>Test recognition (which of the 7 tests the movement looks like): "
@@ -309,6 +355,7 @@ def write_report(result: CVResult, summary: dict, out_dir: str | Path, title: st
         "kappa_vs_human": plot_kappa_vs_human(summary, out / "kappa_vs_human.png"),
         "confusion": plot_confusions(summary, out / "confusion.png"),
         "reliability": plot_reliability(summary, out / "reliability.png"),
+        "risk_coverage": plot_risk_coverage(summary, out / "risk_coverage.png"),
         "bland_altman": plot_bland_altman(summary, out / "bland_altman.png"),
     }
     title = title or f"FormScout reliability report: {summary['scorer']} vs physio"

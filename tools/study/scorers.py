@@ -162,7 +162,13 @@ class STGCNEvalScorer:
             return ToolOutput(score=None, review=True, error=str(exc), reasons=[str(exc)])
 
     def _to_output(self, res: dict) -> ToolOutput:
+        if res.get("score") is None:          # it abstains (unreadable clip, push-up without sex)
+            why = res.get("abstain_reason") or "the ST-GCN gave no score"
+            return ToolOutput(score=None, review=True, reasons=[why], error=why,
+                              predicted_test=res.get("predicted_test"))
         reasons = []
+        if res.get("abstain"):
+            reasons.append(res["abstain_reason"])
         if not res["pain"] and res["score_confidence"] < self.review_threshold:
             reasons.append(f"P(score {res['score']}) = {res['score_confidence']:.2f} < {self.review_threshold:.2f}")
         if res["test_mismatch"]:

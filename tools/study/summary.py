@@ -141,6 +141,65 @@ def reliability(preds: list[Prediction]) -> dict:
     return reliability_bins([p.confidence for p in rows], [p.tool_score == p.physio_score for p in rows])
 
 
+def risk_coverage_summary(preds: list[Prediction]) -> dict:
+    """Accuracy of the clips scored without review against the share scored without review.
+
+    `curve`: as a review line on the tool's confidence moves (clips the scorer flags for a
+    reason other than confidence are never counted as covered when it says which: the decision
+    scorer's `other_reasons`); `operating_point`: what the scorer actually did. Over the
+    pain-free clips (a clip it cannot score counts as not covered)."""
+    from tools.study.policy_fit import risk_coverage, wilson_low
+    movement = [p for p in preds if not p.pain]
+    if not movement:
+        return {"n": 0, "curve": [], "operating_point": None}
+    conf = np.array([p.confidence if (p.scored and p.confidence is not None) else -1.0 for p in movement])
+    ok = np.array([p.scored and p.tool_score == p.physio_score for p in movement])
+    eligible = np.array([p.scored and not p.extra.get("other_reasons", False) for p in movement])
+    auto = [p for p in movement if p.scored and not p.review]
+    k = sum(p.tool_score == p.physio_score for p in auto)
+    point = {"coverage": round(len(auto) / len(movement), 4), "n_unflagged": len(auto),
+             "accuracy": round(k / len(auto), 4) if auto else None,
+             "accuracy_wilson_low": round(wilson_low(k, len(auto)), 4) if auto else None,
+             "confident_errors": len(auto) - k,
+             "confident_errors_per_100": round(100 * (len(auto) - k) / len(movement), 2),
+             "confident_correct_share": round(k / len(movement), 4)}
+    return {"n": len(movement), "curve": risk_coverage(conf, ok, eligible), "operating_point": point}
+
+
+def second_opinion_effect(preds: list[Prediction]) -> dict | None:
+    """With vs without the ST-GCN (decision scorer only: each clip decided both ways).
+
+    confident correct = scored without review and right, as a share of the pain-free clips;
+    errors caught = clips the rules alone would have scored wrongly without review that the second
+    opinion sent to review; correct sent to review = the reverse (right answers it vetoed)."""
+    rows = [p for p in preds if not p.pain and "without_stgcn" in p.extra]
+    if not rows:
+        return None
+    n = len(rows)
+
+    def confident_correct(score, review, truth):
+        return score is not None and not review and score == truth
+    w_cc = sum(confident_correct(p.tool_score, p.review, p.physio_score) for p in rows)
+    o_cc = sum(confident_correct(p.extra["without_stgcn"]["score"], p.extra["without_stgcn"]["review"],
+                                 p.physio_score) for p in rows)
+    w_err = sum(p.tool_score is not None and not p.review and p.tool_score != p.physio_score for p in rows)
+    o_err = sum(p.extra["without_stgcn"]["score"] is not None and not p.extra["without_stgcn"]["review"]
+                and p.extra["without_stgcn"]["score"] != p.physio_score for p in rows)
+    caught = sum(not p.extra["without_stgcn"]["review"] and p.extra["without_stgcn"]["score"] != p.physio_score
+                 and p.review for p in rows)
+    vetoed = sum(not p.extra["without_stgcn"]["review"] and p.extra["without_stgcn"]["score"] == p.physio_score
+                 and p.review for p in rows)
+    status: dict[str, int] = {}
+    for p in rows:
+        s = (p.extra.get("second_opinion") or {}).get("status", "not run")
+        status[s] = status.get(s, 0) + 1
+    return {"n": n, "confident_correct_with": w_cc, "confident_correct_without": o_cc,
+            "confident_correct_share_with": round(w_cc / n, 4), "confident_correct_share_without": round(o_cc / n, 4),
+            "confident_correct_change_points": round(100 * (w_cc - o_cc) / n, 2),
+            "confident_errors_with": w_err, "confident_errors_without": o_err,
+            "rule_errors_caught": caught, "correct_sent_to_review": vetoed, "status": status}
+
+
 def disagreements(preds: list[Prediction]) -> list[dict]:
     rows = [p for p in preds if not p.pain and p.scored and p.tool_score != p.physio_score]
     rows.sort(key=lambda p: (-abs(p.tool_score - p.physio_score), p.test_name, p.clip_id))
@@ -168,6 +227,7 @@ def summarise(result: CVResult) -> dict:
         "n_clips": len(preds), "n_athletes": len({p.athlete_id for p in preds}),
         "per_test": per_test(preds), "composite": composite(preds), "asymmetry": asymmetry(preds),
         "review_calibration": review_calibration(preds), "reliability": reliability(preds),
+        "risk_coverage": risk_coverage_summary(preds), "second_opinion": second_opinion_effect(preds),
         "test_recognition": test_recognition(preds), "disagreements": disagreements(preds),
         "notes": list(result.notes), "seconds": result.seconds,
     }

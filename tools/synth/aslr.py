@@ -22,6 +22,7 @@ from tools.core.errors import InputError
 from tools.synth import rig
 from tools.synth.body import Athlete
 from tools.synth.criteria import PAIN, Label
+from tools.synth.style import banded
 from tools.synth.props import Box, Capsule
 from tools.synth.timing import Phase, sway, timeline
 
@@ -54,16 +55,20 @@ def label(knobs: ActiveStraightLegRaiseKnobs, athlete: Athlete | None = None) ->
     return Label("active_straight_leg_raise", "L", score, tuple(failed))
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> ActiveStraightLegRaiseKnobs:
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> ActiveStraightLegRaiseKnobs:
+    """Random knobs for a target score; depth (0-1, None = whole band): 1 = the highest raise in the band."""
     if score == 0:
-        return ActiveStraightLegRaiseKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4))).__dict__, "pain": True})
+        return ActiveStraightLegRaiseKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4)), depth=depth).__dict__,
+                                              "pain": True})
     lift = 0.0
     if score < 3 and rng.random() < 0.25:   # reach one level higher, but the down leg lifts
         f = {2: (-0.2, 0.35), 1: (0.62, 0.88)}[score]
         lift = float(rng.uniform(0.07, 0.12))
     else:
         f = {3: (-0.2, 0.35), 2: (0.62, 0.88), 1: (1.15, 1.6)}[score]
-    return ActiveStraightLegRaiseKnobs(ankle_fraction_asis_to_knee=float(rng.uniform(*f)), down_leg_lift_m=lift)
+    return ActiveStraightLegRaiseKnobs(ankle_fraction_asis_to_knee=banded(rng, *f, depth, more_is_high=False),
+                                       down_leg_lift_m=lift)
 
 
 def generate(athlete: Athlete, knobs: ActiveStraightLegRaiseKnobs, rng: np.random.Generator,

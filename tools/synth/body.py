@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tools.core.errors import InputError
+from tools.synth.style import BodyRange
 
 SYNTHETIC_ID_PREFIX = "SYN-"
 
@@ -87,28 +88,56 @@ class Athlete:
     def head_radius_m(self) -> float:
         return 0.062 * self.height_m
 
+    @property
+    def knee_radius_m(self) -> float:
+        """Knee joint centre to the skin over the patella / back of the knee (limb thickness at the knee)."""
+        return 0.050 * self.girth * self.height_m / 1.75
+
+    @property
+    def elbow_radius_m(self) -> float:
+        """Elbow joint centre to the skin of the elbow."""
+        return 0.035 * self.girth * self.height_m / 1.75
+
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+# Segment groups a body range scales together (tools.synth.style.BodyRange).
+_GROUPS = {"ankle_height": "leg", "shank": "leg", "thigh": "leg", "trunk": "trunk", "neck": "trunk",
+           "upper_arm": "arm", "forearm": "arm", "hand": "arm", "foot": "leg"}
+
+
 def make_athlete(rng: np.random.Generator, index: int = 0, sex: str | None = None,
-                 height_m: float | None = None, variation: float = 0.03) -> Athlete:
-    """Draw one athlete. `variation` is the sd of each proportion factor (0 = textbook body)."""
+                 height_m: float | None = None, variation: float = 0.03, body: BodyRange | None = None) -> Athlete:
+    """Draw one athlete. `variation` is the sd of each proportion factor (0 = textbook body).
+
+    `body` (a generator style's BodyRange) moves the stature mean and scales leg, trunk,
+    arm and width groups by a factor drawn from its ranges; None keeps the classic
+    textbook bodies (and the classic random stream, bit for bit).
+    """
     if sex is None:
         sex = "male" if rng.random() < 0.5 else "female"
     if sex not in _WIDTHS:
         raise InputError(f"athlete sex must be 'male' or 'female', got {sex!r}")
     mean, sd = _STATURE[sex]
+    group = {"leg": 1.0, "trunk": 1.0, "arm": 1.0, "width": 1.0}
+    if body is not None:
+        variation = body.proportion_sd
+        mean = mean + float(rng.uniform(*body.stature_shift_sd)) * sd
+        group = {"leg": float(rng.uniform(*body.leg_factor)), "trunk": float(rng.uniform(*body.trunk_factor)),
+                 "arm": float(rng.uniform(*body.arm_factor)), "width": float(rng.uniform(*body.width_factor))}
     if height_m is None:
         height_m = float(np.clip(rng.normal(mean, sd), mean - 2.5 * sd, mean + 2.5 * sd))
+        if body is not None:
+            height_m = float(np.clip(height_m, 1.3, 2.1))
     if not 1.2 <= height_m <= 2.2:
         raise InputError(f"athlete height must be 1.2-2.2 m, got {height_m}")
 
-    def scaled(ratio: float) -> float:
+    def scaled(ratio: float, factor_group: str = "width") -> float:
         factor = float(np.clip(rng.normal(1.0, variation), 1 - 3 * variation, 1 + 3 * variation))
-        return ratio * factor * height_m
+        return ratio * factor * group[factor_group] * height_m
 
-    lengths = {name + ("_m" if name != "hand" else "_length_m"): scaled(r) for name, r in _RATIOS.items()}
+    lengths = {name + ("_m" if name != "hand" else "_length_m"): scaled(r, _GROUPS[name]) for name, r in _RATIOS.items()}
     widths = _WIDTHS[sex]
     pick = lambda palette: tuple(int(c) for c in palette[rng.integers(len(palette))])  # noqa: E731
     return Athlete(
@@ -118,7 +147,7 @@ def make_athlete(rng: np.random.Generator, index: int = 0, sex: str | None = Non
         trunk_m=lengths["trunk_m"], neck_m=lengths["neck_m"], upper_arm_m=lengths["upper_arm_m"],
         forearm_m=lengths["forearm_m"], hand_length_m=lengths["hand_length_m"], foot_m=lengths["foot_m"],
         shoulder_half_width_m=scaled(widths["shoulder"]) / 2, hip_half_width_m=scaled(widths["hip"]) / 2,
-        girth=float(np.clip(rng.normal(1.0, 0.08), 0.8, 1.25)),
+        girth=float(np.clip(rng.normal(1.0, 0.08), 0.8, 1.25)) if body is None else float(rng.uniform(*body.girth)),
         skin_rgb=pick(_SKIN), shirt_rgb=pick(_SHIRT), shorts_rgb=pick(_SHORTS),
         hair_rgb=pick(_HAIR), shoes_rgb=pick(_SHOES),
     )

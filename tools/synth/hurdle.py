@@ -22,6 +22,7 @@ from tools.core.errors import InputError
 from tools.synth import rig
 from tools.synth.body import Athlete
 from tools.synth.criteria import PAIN, Label
+from tools.synth.style import banded
 from tools.synth.props import Capsule, hurdle
 from tools.synth.timing import Phase, min_jerk, sway, timeline, tremor
 
@@ -68,10 +69,12 @@ def label(knobs: HurdleStepKnobs, athlete: Athlete | None = None) -> Label:
     return Label("hurdle_step", "L", score, tuple(failed))
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> HurdleStepKnobs:
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> HurdleStepKnobs:
+    """Random knobs for a target score; depth (0-1, None = whole band) sets how high the foot clears the cord."""
     if score == 0:
-        return HurdleStepKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4))).__dict__, "pain": True})
-    base = dict(foot_clearance_m=rng.uniform(0.05, 0.14), knee_out_of_plane_m=rng.uniform(-0.02, 0.02),
+        return HurdleStepKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4)), depth=depth).__dict__, "pain": True})
+    base = dict(foot_clearance_m=banded(rng, 0.05, 0.14, depth), knee_out_of_plane_m=rng.uniform(-0.02, 0.02),
                 trunk_sway_deg=rng.uniform(0.5, 3.5), dowel_tilt_deg=rng.uniform(-2.0, 2.0),
                 step_length_m=rng.uniform(0.25, 0.38))
     if score == 2:

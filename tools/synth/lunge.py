@@ -23,6 +23,7 @@ from tools.core.errors import InputError
 from tools.synth import rig
 from tools.synth.body import Athlete
 from tools.synth.criteria import PAIN, Label
+from tools.synth.style import banded
 from tools.synth.props import Box, Capsule
 from tools.synth.timing import Phase, min_jerk, sway, timeline, tremor
 
@@ -31,7 +32,8 @@ TRUNK_LEAN_MAX_DEG = 6.0
 DOWEL_CONTACT_GAP_MAX_M = 0.03
 TORSO_ROTATION_MAX_DEG = 8.0
 FRONT_KNEE_DRIFT_MAX_M = 0.05
-KNEE_TOUCH_HEIGHT_M = 0.055      # knee joint centre above the board surface when the knee touches it
+KNEE_TOUCH_HEIGHT_M = 0.055      # typical knee joint centre height above the board at a touch (the knee's radius,
+                                 # Athlete.knee_radius_m, which the generator uses: ~0.04-0.07 m with build and size)
 BACK_FOOT_PITCH_DEG = 60.0       # back heel raised at the bottom
 
 
@@ -67,16 +69,18 @@ def label(knobs: InlineLungeKnobs, athlete: Athlete | None = None) -> Label:
     return Label("inline_lunge", "L", score, tuple(failed))
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> InlineLungeKnobs:
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> InlineLungeKnobs:
+    """Random knobs for a target score; depth (0-1, None = whole band) sets how far a short lunge gets down."""
     if score == 0:
-        return InlineLungeKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4))).__dict__, "pain": True})
+        return InlineLungeKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4)), depth=depth).__dict__, "pain": True})
     base = dict(back_knee_gap_m=0.0, trunk_lean_deg=rng.uniform(-1.5, 2.5), dowel_contact_gap_m=0.0,
                 torso_rotation_deg=rng.uniform(0, 3), front_knee_drift_m=rng.uniform(-0.02, 0.02))
     if score == 2:
         for fault in rng.choice(["back_knee_touch", "dowel_vertical", "dowel_contacts", "torso_still",
                                  "sagittal_alignment"], size=1 + int(rng.random() < 0.3), replace=False):
             if fault == "back_knee_touch":
-                base["back_knee_gap_m"] = rng.uniform(0.07, 0.15)
+                base["back_knee_gap_m"] = banded(rng, 0.07, 0.15, depth, more_is_high=False)
             elif fault == "dowel_vertical":
                 base["trunk_lean_deg"] = rng.uniform(11, 18)
             elif fault == "dowel_contacts":
@@ -118,7 +122,7 @@ def generate(athlete: Athlete, knobs: InlineLungeKnobs, rng: np.random.Generator
     # Bottom: back knee near the board behind the front heel, back thigh nearly vertical.
     p = np.radians(BACK_FOOT_PITCH_DEG)
     ankle_b = rig.foot_on_ground(np.array([0.0, b, 0.0]), rig.Z, np.array(L * np.sin(p)), athlete)["ankle"]
-    knee_y = b + KNEE_TOUCH_HEIGHT_M + k.back_knee_gap_m
+    knee_y = b + athlete.knee_radius_m + k.back_knee_gap_m
     knee_b = np.array([0.0, knee_y, ankle_b[2] + np.sqrt(max(athlete.shank_m ** 2 - (knee_y - ankle_b[1]) ** 2, 0.01))])
     thigh_b = np.radians(8.0)
     hip_r_b = knee_b + athlete.thigh_m * np.array([0.0, np.cos(thigh_b), np.sin(thigh_b)])

@@ -65,7 +65,10 @@ def label(knobs: TrunkStabilityPushupKnobs, athlete: Athlete | None = None) -> L
     return Label("trunk_stability_pushup", "NA", score, tuple(failed))
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> TrunkStabilityPushupKnobs:
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> TrunkStabilityPushupKnobs:
+    """Random knobs for a target score (depth is accepted for a uniform interface: the push-up's range
+    of movement is fixed by the floor and the arms)."""
     if athlete is None:
         raise InputError("push-up knobs depend on the athlete's sex: pass the athlete")
     if score == 0:

@@ -29,6 +29,14 @@ from tools.synth.body import Athlete
 from tools.synth.camera import Camera
 from tools.synth.rig import Motion, unit
 
+# The smallest 4:3 frame at which MediaPipe BlazePose (the default pose model) still gets the detail it reads:
+# its landmark model looks at a 256x256 crop around the person (about 1.25x the figure), and a library clip's
+# figure fills 0.7-0.9 of the frame height, so at 288 px the crop is 250-320 px, resampled to 256 either way.
+# Measured against 640x480 on rendered clips (docs/BENCHMARKS.md, issue 20): the same detection rate,
+# 2D error 1.4-2.8 % of the figure's height (1.2-2.7 % at 640x480), angle MAE within 2 degrees, while
+# rendering costs a third. YOLO pose reads 640 px on the long side: render at 640x480 for it.
+POSE_SIZE = (384, 288)
+
 FLOOR_RGB = np.array([170, 160, 148], np.float32)
 WALL_TOP_RGB = np.array([214, 218, 222], np.float32)
 WALL_BOTTOM_RGB = np.array([188, 192, 198], np.float32)

@@ -8,7 +8,9 @@ diagonal = the moving arm with the opposite leg (score 2 when done
 correctly, 1 when not). Side convention: side = the moving ARM's side.
 Knobs:
 - pattern: "unilateral" or "diagonal".
-- elbow_knee_gap_m: distance left between elbow and knee at the touch (0 = they touch).
+- elbow_knee_gap_m: gap left between the skin of the elbow and of the knee at the touch
+  (0 = they touch); the joint centres then stay the two limbs' radii apart
+  (Athlete.elbow_radius_m + knee_radius_m, about 0.07-0.10 m), as real joints do.
 - trunk_roll_deg: trunk roll about its long axis while moving.
 - balance_loss: the moving hand touches down to catch the balance.
 The clip is the deciding repetition: a unilateral clip is always a correct one
@@ -73,7 +75,9 @@ def label(knobs: RotaryStabilityKnobs, athlete: Athlete | None = None) -> Label:
     return Label("rotary_stability", "L", score, tuple(failed), notes=notes)
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> RotaryStabilityKnobs:
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> RotaryStabilityKnobs:
+    """Random knobs for a target score (depth is accepted for a uniform interface; the reach is to level)."""
     if score == 0:
         return RotaryStabilityKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4))).__dict__, "pain": True})
     base = dict(pattern="unilateral" if score == 3 else "diagonal",
@@ -154,14 +158,15 @@ def generate(athlete: Athlete, knobs: RotaryStabilityKnobs, rng: np.random.Gener
     meet_x = 0.5 * (s_l[0] + h_m[0]) if k.pattern == "unilateral" else 0.0
     meet = _meet_point(s_l, h_m, meet_x, athlete.upper_arm_m, athlete.thigh_m)
     axis = rig.unit(h_m - s_l)
-    sep = k.elbow_knee_gap_m
-    for _ in range(6):   # pulling apart along the body axis shrinks on projection: rescale to hit the knob
+    centre_gap = k.elbow_knee_gap_m + athlete.elbow_radius_m + athlete.knee_radius_m
+    sep = centre_gap
+    for _ in range(8):   # pulling apart along the body axis shrinks on projection: rescale to hit the gap
         elbow2 = s_l + athlete.upper_arm_m * rig.unit(meet - axis * sep / 2 - s_l)
         knee2 = h_m + athlete.thigh_m * rig.unit(meet + axis * sep / 2 - h_m)
         got = float(np.linalg.norm(knee2 - elbow2))
-        if k.elbow_knee_gap_m < 1e-4 or abs(got - k.elbow_knee_gap_m) < 1e-4:
+        if abs(got - centre_gap) < 1e-4:
             break
-        sep *= k.elbow_knee_gap_m / max(got, 1e-4)
+        sep *= centre_gap / max(got, 1e-4)
     hand2 = elbow2 + rig.unit(np.array([0.0, -0.6, 0.8])) * (athlete.forearm_m + athlete.fist_offset_m)
     if k.balance_loss:
         hand2 = hand_floor["left"] + np.array([0.12, 0.0, -0.05])

@@ -17,6 +17,7 @@ from tools.core.errors import InputError
 from tools.synth import rig
 from tools.synth.body import Athlete
 from tools.synth.criteria import PAIN, Label
+from tools.synth.style import banded
 from tools.synth.timing import Phase, min_jerk, sway, timeline, tremor
 
 WITHIN_3_HAND_LENGTHS = 1.0
@@ -44,11 +45,13 @@ def label(knobs: ShoulderMobilityKnobs, athlete: Athlete | None = None) -> Label
     return Label("shoulder_mobility", "L", score, tuple(failed))
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> ShoulderMobilityKnobs:
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> ShoulderMobilityKnobs:
+    """Random knobs for a target score; depth (0-1, None = whole band): 1 = the fists come closest in the band."""
     if score == 0:
-        return ShoulderMobilityKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4))).__dict__, "pain": True})
+        return ShoulderMobilityKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4)), depth=depth).__dict__, "pain": True})
     gap = {3: (0.3, 0.85), 2: (1.12, 1.38), 1: (1.65, 2.6)}[score]
-    return ShoulderMobilityKnobs(fist_gap_hand_lengths=float(rng.uniform(*gap)),
+    return ShoulderMobilityKnobs(fist_gap_hand_lengths=banded(rng, *gap, depth, more_is_high=False),
                                  reach_height_bias=float(rng.uniform(-0.5, 0.5)))
 
 

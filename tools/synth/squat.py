@@ -22,6 +22,7 @@ from tools.core.errors import InputError
 from tools.synth import rig
 from tools.synth.body import Athlete
 from tools.synth.criteria import PAIN, Label
+from tools.synth.style import banded
 from tools.synth.props import Box, Capsule
 from tools.synth.timing import Phase, sway, timeline, tremor
 
@@ -201,12 +202,17 @@ def label(knobs: DeepSquatKnobs, athlete: Athlete | None = None) -> Label:
     return Label("deep_squat", "NA", score, tuple(failed))
 
 
-def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None) -> DeepSquatKnobs:
-    """Random knobs for a target score (0 = pain on an otherwise random movement)."""
+def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None = None,
+                 depth: float | None = None) -> DeepSquatKnobs:
+    """Random knobs for a target score (0 = pain on an otherwise random movement).
+
+    depth (0-1, a generator style's depth of movement; None = the whole band): how deep the
+    squat goes within its score's band (thigh below horizontal, tibia forward).
+    """
     if score == 0:
-        return DeepSquatKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4))).__dict__, "pain": True})
+        return DeepSquatKnobs(**{**sample_knobs(rng, int(rng.integers(1, 4)), depth=depth).__dict__, "pain": True})
     base = dict(
-        thigh_below_horizontal_deg=rng.uniform(6, 20), shank_forward_deg=rng.uniform(30, 42),
+        thigh_below_horizontal_deg=banded(rng, 6, 20, depth), shank_forward_deg=banded(rng, 30, 42, depth),
         torso_minus_tibia_deg=rng.uniform(-10, 3), knee_separation_ratio=rng.uniform(0.95, 1.25),
         dowel_ahead_of_toes_m=rng.uniform(-0.12, -0.02), heel_rise_m=0.0,
         toe_out_deg=rng.uniform(0, 15), stance_width_ratio=rng.uniform(0.9, 1.15),
@@ -220,7 +226,7 @@ def sample_knobs(rng: np.random.Generator, score: int, athlete: Athlete | None =
     n = 1 + int(rng.random() < 0.35)
     for fault in rng.choice(faults, size=n, replace=False):
         if fault == "thigh_below_horizontal":
-            base["thigh_below_horizontal_deg"] = rng.uniform(-30, -10)
+            base["thigh_below_horizontal_deg"] = banded(rng, -30, -10, depth)
         elif fault == "torso_parallel_tibia":
             base["torso_minus_tibia_deg"] = rng.uniform(20, 35)
         elif fault == "knee_valgus":

@@ -49,7 +49,9 @@ def test_valgus_and_dowel_faults_fail_their_criteria():
 def test_borderline_depth_is_flagged_not_confident():
     r = score_test(squat_clip(depth_deg=1.0, trunk_deg=30, tibia_deg=35), "deep_squat")
     assert r.review and any("borderline" in why for why in r.reasons)
-    assert r.confidence < 0.65
+    # 1 deg past level is under one expected-error sd of the depth measure: below the rubric's review line
+    from tools.scoring.criteria import load_criteria
+    assert r.confidence < load_criteria()["review"]["min_confidence"]
 
 
 def test_pain_gives_zero_with_reason():

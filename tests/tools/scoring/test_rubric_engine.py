@@ -56,14 +56,20 @@ def test_confidence_comes_from_the_criteria_the_score_hangs_on():
     caps = {"a": 2, "b": 1}
     fn = lambda p: capped_score(caps, p)   # noqa: E731
     # a fails clearly; b passes narrowly and would drop the score to 1: b is pivotal
+    # without an error model a margin of 0.1 scale = 0.35 noise sd (scale = 3.5 sd): Phi(0.35)
     j = TestJudgement(criteria=[_crit("a", False, -2.0), _crit("b", True, 0.1)], score=2, score_fn=fn)
     conf, weakest = _pivotal_confidence(j)
-    assert weakest.id == "b" and conf == pytest.approx(0.55)
+    assert weakest.id == "b" and conf == pytest.approx(0.6368, abs=1e-3)
     # two clear failures of the same cap: no single flip changes the score, the clearest one stands for it
     j = TestJudgement(criteria=[_crit("a", False, -0.4), _crit("c", False, -3.0)], score=2,
                       score_fn=lambda p: capped_score({"a": 2, "c": 2}, p))
     conf, weakest = _pivotal_confidence(j)
-    assert weakest.id == "c" and conf == 1.0
+    assert weakest.id == "c" and conf > 0.9999
+    # with an error model the margin counts in its sd, whatever the unit
+    b = _crit("b", True, 0.1)
+    b.margin_sd = 2.0
+    conf, weakest = _pivotal_confidence(TestJudgement(criteria=[_crit("a", False, -2.0), b], score=2, score_fn=fn))
+    assert weakest.id == "b" and conf == pytest.approx(0.9772, abs=1e-3)
 
 
 def test_every_result_is_json_ready_with_versions():

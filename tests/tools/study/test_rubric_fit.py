@@ -79,3 +79,21 @@ def test_fit_criteria_needs_the_clips_folder(tmp_path, capsys):
     labels.write_text("clip_id,athlete_id,test_name,side,score\nc,a,hurdle_step,L,2\n")
     assert main(["fit-criteria", str(labels), "--clips", str(tmp_path / "none")]) == 2
     assert "clips folder not found" in capsys.readouterr().err
+
+
+def test_a_fit_stays_inside_the_documented_range_and_says_where_it_wanted_to_go():
+    """Issue 17 item 7: the hurdle balance threshold once moved from 0.05 to 0.36 m silently."""
+    from tools.study.fit_criteria import fit_thresholds, range_warnings
+    criteria = {"hurdle_step": {"balance": {"threshold": 0.05, "pass_if": "<=", "range": [0.03, 0.10]}}}
+    score_fn = lambda p: 1 if p.get("balance") is False else 3   # noqa: E731
+    clips = []
+    # labels that say a stance-toe shift of 0.2-0.3 m is still balance kept (a mislabelled or noisy set)
+    for i, (value, label) in enumerate([(0.02, 3), (0.25, 3), (0.3, 3), (0.32, 3), (0.45, 1), (0.5, 1)]):
+        clips.append(FitClip(f"c{i}", f"a{i}", "hurdle_step", label, False, None, {"balance": value},
+                             {"balance": value <= 0.05}, score_fn))
+    free = fit_thresholds(clips, criteria, respect_ranges=False)
+    kept = fit_thresholds(clips, criteria)
+    assert free[("hurdle_step", "balance")] > 0.3
+    assert 0.03 <= kept[("hurdle_step", "balance")] <= 0.10
+    warn = range_warnings(free, kept, criteria)
+    assert warn and warn[0]["criterion"] == "balance" and warn[0]["range"] == [0.03, 0.10]

@@ -183,14 +183,16 @@ def test_lunge_back_knee_and_rotary_touch():
     for seed in range(4):
         s = make_sample("inline_lunge", seed=seed, side="L", score=3 - seed % 2)
         knee_y = s.motion.joints[_bottom(s), J["right_knee"], 1]
-        expected = 0.038 + lunge.KNEE_TOUCH_HEIGHT_M + s.knobs.back_knee_gap_m
+        expected = 0.038 + s.athlete.knee_radius_m + s.knobs.back_knee_gap_m  # board 0.038 m high
         assert knee_y == pytest.approx(expected, abs=0.01)
         s = make_sample("rotary_stability", seed=seed, side="L")
         x = s.motion.joints[s.motion.events["touch"] + 2]
         leg = "left" if s.knobs.pattern == "unilateral" else "right"
         if not s.knobs.balance_loss:
-            gap = np.linalg.norm(x[J["left_elbow"]] - x[J[f"{leg}_knee"]])
-            assert gap == pytest.approx(s.knobs.elbow_knee_gap_m, abs=0.02)
+            # the knob is the gap between skin; joint centres stay apart by the limbs' thickness as well
+            centre_gap = np.linalg.norm(x[J["left_elbow"]] - x[J[f"{leg}_knee"]])
+            skin_gap = centre_gap - s.athlete.elbow_radius_m - s.athlete.knee_radius_m
+            assert skin_gap == pytest.approx(s.knobs.elbow_knee_gap_m, abs=0.02)
 
 
 @pytest.mark.parametrize("test", TESTS)

@@ -55,15 +55,28 @@ def check_hand_length(hand_length_m: float | None) -> float | None:
     return value
 
 
-def _pivotal_confidence(j: TestJudgement) -> tuple[float, CriterionResult | None]:
-    """Confidence from the margins of the criteria the score hangs on.
+def _criterion_z(c: CriterionResult) -> float | None:
+    """How many expected-error sd the criterion's outcome is clear by (margin_sd; without an error model,
+    margin_scaled x SCALE_IN_SD, the old convention scale = 3.5 noise sd)."""
+    from tools.scoring.rubric.confidence import SCALE_IN_SD
+    if c.margin_sd is not None:
+        return abs(float(c.margin_sd))
+    if c.margin_scaled is not None:
+        return abs(float(c.margin_scaled)) * SCALE_IN_SD
+    return None
 
-    A criterion is pivotal when flipping its outcome alone changes the score;
-    the smallest scaled margin among them sets the confidence (0.5 at the
-    threshold, 1.0 a full `scale` away). When no single flip changes the score
-    (several clear failures), the clearest failure stands for it.
+
+def _pivotal_confidence(j: TestJudgement) -> tuple[float, CriterionResult | None]:
+    """Confidence from the margins of the criteria the score hangs on (tools/scoring/rubric/confidence.py).
+
+    Each judged criterion's outcome is right with probability Phi(|margin| / error sd).
+    A criterion is pivotal when flipping its outcome alone changes the score; the
+    weakest pivotal criterion sets the confidence (0.5 at the threshold, 0.84 one
+    error sd away, 0.98 at two). When no single flip changes the score (several
+    clear failures), the clearest failure stands for it.
     """
-    judged = [c for c in j.criteria if c.margin_scaled is not None and c.passed is not None]
+    from tools.scoring.rubric.confidence import phi
+    judged = [c for c in j.criteria if c.passed is not None and _criterion_z(c) is not None]
     if j.score is None or not judged:
         return 0.0, None
     base = {c.id: c.passed for c in j.criteria}
@@ -74,12 +87,12 @@ def _pivotal_confidence(j: TestJudgement) -> tuple[float, CriterionResult | None
         if j.score_fn(flipped) != j.score:
             pivotal.append(c)
     if pivotal:
-        weakest = min(pivotal, key=lambda c: abs(c.margin_scaled))
-        return 0.5 + 0.5 * min(1.0, abs(weakest.margin_scaled)), weakest
+        weakest = min(pivotal, key=_criterion_z)
+        return phi(_criterion_z(weakest)), weakest
     failed = [c for c in judged if not c.passed]
     if failed:
-        clearest = max(failed, key=lambda c: abs(c.margin_scaled))
-        return 0.5 + 0.5 * min(1.0, abs(clearest.margin_scaled)), clearest
+        clearest = max(failed, key=_criterion_z)
+        return phi(_criterion_z(clearest)), clearest
     return 1.0, None
 
 
@@ -125,8 +138,9 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
     ctx = Context(side=side, heels_raised=heels_raised, sex=sex, hand_length_m=hand_length_m)
     recognition, mismatch = None, None
     if recognize:
-        from tools.scoring.rubric.recognize import mismatch_reason, recognize_test
+        from tools.scoring.rubric.recognize import asked_test_check, mismatch_reason, recognize_test
         recognition = recognize_test(skel)
+        recognition.update(asked_test_check(test, recognition))
         mismatch = mismatch_reason(test, recognition)
     try:
         j = _judge(test, skel, criteria, view, ctx)
@@ -147,6 +161,8 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         reasons.append(f"the rules for {test} are not yet validated on skeletons from monocular video "
                        "(pose errors on rendered clips exceed the thresholds' margins): a physio confirms the score")
 
+    from tools.scoring.rubric.confidence import annotate, clip_view
+    annotate(j.criteria, criteria.get(test, {}), clip_view(skel, from_monocular_video(skel)))
     confidence, weakest = _pivotal_confidence(j)
     decider_id = j.deciding or (weakest.id if weakest is not None else None)
     decider = next((c for c in j.criteria if c.id == decider_id), None)
@@ -160,8 +176,9 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         # pain decides the score; the movement's own review reasons no longer apply to it
         reasons = [r for r in reasons if r.startswith("asked for")]
     elif score is not None and confidence < min_conf and weakest is not None:
+        clear_by = f", {weakest.margin_sd:+.1f} error sd" if weakest.margin_sd is not None else ""
         reasons.append(f"borderline: {weakest.id} is {weakest.value:.3g} {weakest.unit} against a threshold of "
-                       f"{weakest.threshold:.3g} {weakest.unit} (confidence {confidence:.2f} < {min_conf:.2f})")
+                       f"{weakest.threshold:.3g} {weakest.unit}{clear_by} (confidence {confidence:.2f} < {min_conf:.2f})")
     if score is None:
         reasons.append("the rules could not reach a score")
     return RubricResult(

@@ -174,11 +174,24 @@ def judge_all(spec: dict, items: list[tuple], view: str, sides: dict[str, str] |
         reason = item[3] if len(item) > 3 else ""
         if not anchored and spec[cid].get("needs_ground_anchor"):
             value, reason = None, NOT_ANCHORED
-        result = judge(cid, spec[cid], value, frame, view, unjudged_reason=reason)
-        if sides and "{" in result.measure:
-            result.measure = result.measure.format(**sides)
+        measure = spec[cid]["measure"].format(**sides) if sides and "{" in spec[cid]["measure"] else spec[cid]["measure"]
+        gated = _gate(measure, spec[cid], view)
+        result = judge(cid, spec[cid], value, frame, "unknown" if gated is not None else view, unjudged_reason=reason)
+        result.measure = measure
+        if gated and result.passed is not None:        # the error budget says this view cannot judge it
+            result.passed, result.margin, result.margin_scaled, result.reason = None, None, None, gated
         out.append(result)
     return out
+
+
+def _gate(measure: str, spec: dict, view: str) -> str | None:
+    """"" when the per-view error budget lets this view judge the criterion, its reason when not, None when
+    the budget knows nothing of it here (the criterion's `view` field decides; tools.scoring.rubric.views)."""
+    from tools.scoring.rubric.views import view_gate
+    try:
+        return view_gate(measure, spec, view) or ""
+    except LookupError:
+        return None
 
 
 def capped_score(caps: dict[str, int], passed: dict[str, bool | None], top: int = 3) -> int:

@@ -14,7 +14,8 @@ import warnings
 
 import numpy as np
 
-from tools.scoring.rubric.common import Context, TestJudgement, at, judge_all, measured, nanarg, unjudged_reason, window_median
+from tools.scoring.rubric.common import (Context, TestJudgement, at, judge_all, measured, nanarg, robust_extreme,
+                                         unjudged_reason, window_median)
 from tools.scoring.rubric.result import CriterionResult
 from tools.core.skeleton import Skeleton
 
@@ -43,15 +44,16 @@ def score_deep_squat(skel: Skeleton, criteria: dict, view: str, heels_raised: bo
         bottom = nanarg(knee_flex, np.nanargmax)
     loaded = knee_flex > 30.0  # knees bent: valgus only matters under load
     ratio = np.where(loaded, m["knee_ankle_separation_ratio"].values, np.nan)
-    valgus_frame = nanarg(ratio, np.nanargmin)
+    # extremes of a running median (+-0.1 s), so pose jitter alone cannot set the lowest ratio or highest heel
+    valgus_value, valgus_frame = robust_extreme(ratio, skel.fps, "min")
     heel = _max_lr(m, "heel_rise_m")
-    heel_frame = nanarg(heel, np.nanargmax)
+    heel_value, heel_frame = robust_extreme(heel, skel.fps, "max")
     results: list[CriterionResult] = judge_all(spec, [
         ("thigh_below_horizontal", at(depth, bottom), bottom),
         ("torso_parallel_tibia", window_median(m["torso_minus_tibia_deg"].values, bottom, skel.fps), bottom),
-        ("knee_valgus", at(ratio, valgus_frame), valgus_frame, "knees not bent or feet too close together to judge"),
+        ("knee_valgus", valgus_value, valgus_frame, "knees not bent or feet too close together to judge"),
         ("dowel_over_feet", window_median(m["hands_outside_feet_m"].values, bottom, skel.fps), bottom),
-        ("heels_stay_down", at(heel, heel_frame), heel_frame),
+        ("heels_stay_down", heel_value, heel_frame),
     ], view)
     flex_range = float(np.nanmax(knee_flex) - np.nanmin(knee_flex)) if np.isfinite(knee_flex).any() else 0.0
     overhead = m["hands_above_head_m"].values

@@ -145,11 +145,25 @@ def recognize_test(skel: Skeleton) -> dict:
             "reason": f"looks like {TEST_LABELS[best]}: {_describe(best, f)}"}
 
 
-def mismatch_reason(asked: str, recognition: dict) -> str | None:
-    """A review reason when the clip looks like another test than the one asked for (else None)."""
+def asked_test_check(asked: str, recognition: dict) -> dict:
+    """Whether the clip looks like the asked-for test: {asked, asked_score, looks_like, matches_asked}.
+
+    `matches_asked` is False when the asked-for test scores below MISMATCH, whether another test
+    matches (`looks_like` names it) or none does (`looks_like` None): the movement is not the test.
+    """
     best = recognition.get("test")
-    scores = recognition.get("scores", {})
-    if best is None or best == asked or scores.get(asked, 0.0) >= MISMATCH:
+    asked_score = float(recognition.get("scores", {}).get(asked, 0.0))
+    return {"asked": asked, "asked_score": round(asked_score, 3), "looks_like": best,
+            "matches_asked": best == asked or asked_score >= MISMATCH}
+
+
+def mismatch_reason(asked: str, recognition: dict) -> str | None:
+    """A review reason when the clip does not look like the test asked for (else None)."""
+    best = recognition.get("test")
+    if asked_test_check(asked, recognition)["matches_asked"]:
         return None
+    if best is None:
+        return (f"asked for {TEST_NAMES[asked]}, but the movement does not look like one "
+                f"({_describe(asked, recognition['features'])}): check the test name and the clip")
     return (f"asked for {TEST_NAMES[asked]}, this looks like {TEST_LABELS[best]} "
             f"({_describe(best, recognition['features'])}): check the test name")

@@ -28,10 +28,13 @@ class CriterionResult:
     deciding_frame: int | None
     view_needed: str
     reason: str = ""
+    error_sd: float | None = None     # expected measurement error sd at this view, in `unit` (rubric/confidence.py)
+    margin_sd: float | None = None    # margin / error_sd: how many error sd the outcome is clear by
+    error_source: str = ""            # where error_sd comes from (error budget, noise model, ...)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key in ("value", "margin", "margin_scaled"):
+        for key in ("value", "margin", "margin_scaled", "error_sd", "margin_sd"):
             if d[key] is not None:
                 d[key] = round(float(d[key]), 4)
         return d

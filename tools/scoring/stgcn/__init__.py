@@ -5,6 +5,8 @@
 - data.py      normalisation, augmentation, labelled-clip dataset
 - train.py     pretraining, LoRA fine-tuning (peft), checkpoints
 - calibrate.py temperature scaling
+- ood.py       out-of-distribution detector (Mahalanobis on the embedding), stored in the checkpoint
+- metric.py    retrieval metric on the embedding (NCA: same test and score close), stored in the checkpoint
 - infer.py     predict(skel) / embed(skel) for the agent and the index
 
 The functions below are thin, lazily-importing entry points (torch is loaded
@@ -15,12 +17,14 @@ from __future__ import annotations
 # Width of the committed checkpoint's motion embedding (the last ST-GCN block's channels;
 # tests/tools/scoring/test_stgcn.py checks it against STGCNConfig and the committed checkpoint).
 EMBEDDING_DIM = 64
+# Width of its retrieval-metric embedding (tools/scoring/stgcn/metric.py DEFAULT_COMPONENTS).
+METRIC_EMBEDDING_DIM = 32
 
 
-def predict(skel, test_name=None, side=None, pain=False, checkpoint=None, adapter=None) -> dict:
+def predict(skel, test_name=None, side=None, pain=False, checkpoint=None, adapter=None, sex=None) -> dict:
     """See tools.scoring.stgcn.infer.STGCNScorer.predict."""
     from tools.scoring.stgcn.infer import predict as _predict
-    return _predict(skel, test_name, side, pain, checkpoint, adapter)
+    return _predict(skel, test_name, side, pain, checkpoint, adapter, sex)
 
 
 def embed_skeleton(skel, checkpoint=None):
@@ -32,4 +36,16 @@ def embed_skeleton(skel, checkpoint=None):
 def embedding_version(checkpoint=None) -> str:
     """Names the checkpoint that makes the embeddings; re-embed when it changes."""
     from tools.scoring.stgcn.infer import embedding_version as _version
+    return _version(checkpoint)
+
+
+def embed_metric_skeleton(skel, checkpoint=None):
+    """float32[METRIC_EMBEDDING_DIM] retrieval embedding: same test and score lie close (tools.scoring.stgcn.metric)."""
+    from tools.scoring.stgcn.infer import embed_metric
+    return embed_metric(skel, checkpoint)
+
+
+def metric_embedding_version(checkpoint=None) -> str:
+    """Names the checkpoint and retrieval metric that make those embeddings."""
+    from tools.scoring.stgcn.infer import metric_embedding_version as _version
     return _version(checkpoint)

@@ -175,14 +175,16 @@ def score_target(score: int) -> int:
 
 
 class ClipDataset(Dataset):
-    """Labelled clips as tensors. Each item: dict(x [7, T, V], test, side, score) (targets as ints;
-    score -1 for pain clips, which train test and side but not the score head)."""
+    """Labelled clips as tensors. Each item: dict(x [7, T, V], test, side, score, score_head) (targets as
+    ints; score -1 for pain clips, which train test and side but not the score head, and for clips whose
+    score head cannot be chosen: `heads[i]` -1, a push-up of unknown sex). `heads` None = the test's head."""
 
     def __init__(self, rows: list[LabelRow], clips: list[np.ndarray], n_frames: int,
-                 augment_cfg: AugmentConfig | None = None, seed: int = 0):
+                 augment_cfg: AugmentConfig | None = None, seed: int = 0, heads: list[int] | None = None):
         if len(rows) != len(clips):
             raise ValueError("rows and clips must be the same length")
         self.rows, self.clips = rows, clips
+        self.heads = list(heads) if heads is not None else [TESTS.index(r.test_name) for r in rows]
         self.n_frames = n_frames
         self.augment_cfg = augment_cfg
         self.rng = np.random.default_rng(seed)
@@ -197,20 +199,49 @@ class ClipDataset(Dataset):
             x, side = augment(xyz, side, self.n_frames, self.rng, self.augment_cfg)
         else:
             x = to_tensor(xyz, self.n_frames)
+        head = self.heads[i]
         return {"x": torch.from_numpy(x), "test": TESTS.index(row.test_name),
-                "side": SIDES.index(side), "score": score_target(row.score)}
+                "side": SIDES.index(side), "score": score_target(row.score) if head >= 0 else -1,
+                "score_head": max(head, 0)}
 
 
-def load_clips(rows: list[LabelRow], cfg: NormalisationConfig) -> tuple[list[LabelRow], list[np.ndarray], list[str]]:
-    """Load and normalise each row's skeleton. Returns (rows kept, clips, problems) where a
-    clip that cannot be normalised is left out and named in `problems`."""
-    kept, clips, problems = [], [], []
+@dataclass
+class LabelledClips:
+    """Normalised clips of labelled rows: rows kept, clips [T, V, 3], each athlete's sex where the
+    skeleton's meta gives it ("M"/"F"/None), and the rows left out with the reason."""
+
+    rows: list[LabelRow]
+    clips: list[np.ndarray]
+    sexes: list[str | None]
+    problems: list[str]
+
+
+def skeleton_sex(skel: Skeleton) -> str | None:
+    """"M"/"F" from a skeleton's meta (synthetic clips record their athlete; a team's clips may give `sex`)."""
+    meta = skel.meta or {}
+    athlete = meta.get("athlete") if isinstance(meta.get("athlete"), dict) else {}
+    value = str(athlete.get("sex") or meta.get("sex") or "").strip().upper()[:1]
+    return value if value in ("M", "F") else None
+
+
+def load_labelled_clips(rows: list[LabelRow], cfg: NormalisationConfig) -> LabelledClips:
+    """Load and normalise each row's skeleton; a clip that cannot be normalised is left out and named."""
+    kept, clips, sexes, problems = [], [], [], []
     for row in rows:
         try:
-            clips.append(normalise(Skeleton.load(row.path), cfg))
+            skel = Skeleton.load(row.path)
+            clips.append(normalise(skel, cfg))
+            sexes.append(skeleton_sex(skel))
             kept.append(row)
         except InputError as exc:
             problems.append(f"{row.clip_id}: {exc}")
     if problems:
         log.warning("left out %d clip(s) that cannot be normalised: %s", len(problems), "; ".join(problems[:5]))
-    return kept, clips, problems
+    return LabelledClips(kept, clips, sexes, problems)
+
+
+def load_clips(rows: list[LabelRow], cfg: NormalisationConfig) -> tuple[list[LabelRow], list[np.ndarray], list[str]]:
+    """Load and normalise each row's skeleton. Returns (rows kept, clips, problems) where a
+    clip that cannot be normalised is left out and named in `problems`."""
+    got = load_labelled_clips(rows, cfg)
+    return got.rows, got.clips, got.problems

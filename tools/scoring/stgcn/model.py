@@ -14,7 +14,9 @@ Network: input BatchNorm over (C, V), then blocks of
   (C_last features); the heads read it:
   - test head: 7 logits, one per FMS test (tools.scoring.rubric.TESTS order);
   - side head: 3 logits, L / R / NA;
-  - score head: ordinal, cumulative-link (CORAL-style) per test. For test t a
+  - score head: ordinal, cumulative-link (CORAL-style) per test (and, with
+    `pushup_by_sex`, a second push-up head for women: the thumb levels that earn
+    each score differ by sex, FMS_FACTS.md). For test t a
     latent quality q_t = w_t . h gives P(score > 1) = sigmoid(q_t - c_t1) and
     P(score > 2) = sigmoid(q_t - c_t2) with ordered cut-points c_t1 <= c_t2
     (c_t2 = c_t1 + softplus(d_t)), so the two probabilities can never cross.
@@ -51,6 +53,12 @@ class STGCNConfig:
     dropout: float = 0.2
     n_frames: int = 32          # every clip is resampled to this many frames
     n_tests: int = len(TESTS)
+    pushup_by_sex: bool = False  # the push-up's score levels differ by sex: a second push-up score head (women)
+
+    @property
+    def n_score_heads(self) -> int:
+        """One ordinal score head per test, plus the women's push-up head when `pushup_by_sex`."""
+        return self.n_tests + (1 if self.pushup_by_sex else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +69,23 @@ class STGCNConfig:
         d["channels"] = tuple(d["channels"])
         d["strides"] = tuple(d["strides"])
         return cls(**d)
+
+
+PUSHUP = "trunk_stability_pushup"
+
+
+def score_head_index(config: STGCNConfig, test: str, sex: str | None) -> int:
+    """Which score head reads a clip of `test`: the test's own, or for the push-up of a woman (sex "F")
+    the women's head when the config has one; -1 when the head cannot be chosen (push-up, sex unknown)."""
+    ti = TESTS.index(test)
+    if test != PUSHUP or not config.pushup_by_sex:
+        return ti
+    sex = (sex or "").strip().upper()[:1]
+    if sex == "M":
+        return ti
+    if sex == "F":
+        return config.n_tests
+    return -1
 
 
 class SpatialGraphConv(nn.Module):
@@ -137,8 +162,8 @@ class STGCN(nn.Module):
         self.embedding_dim = c_prev
         self.test_head = nn.Linear(c_prev, cfg.n_tests)
         self.side_head = nn.Linear(c_prev, len(SIDES))
-        self.score_latent = nn.Linear(c_prev, cfg.n_tests)
-        self.score_cuts = OrdinalCutPoints(cfg.n_tests)
+        self.score_latent = nn.Linear(c_prev, cfg.n_score_heads)
+        self.score_cuts = OrdinalCutPoints(cfg.n_score_heads)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """x [N, C, T, V] -> pooled features [N, C_last] (the motion embedding, before the heads)."""
@@ -151,10 +176,11 @@ class STGCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Returns features [N, D], test_logits [N, 7], side_logits [N, 3],
-        score_cum_logits [N, 7, 2] (logit of P(score > 1), P(score > 2) for every test)."""
+        score_cum_logits [N, H, 2] (logit of P(score > 1), P(score > 2) for every score head:
+        H = 7 tests, or 8 with the women's push-up head)."""
         h = self.embed(x)
-        latent = self.score_latent(h)                               # [N, 7]
-        cum = latent.unsqueeze(-1) - self.score_cuts().unsqueeze(0)  # [N, 7, 2]
+        latent = self.score_latent(h)                               # [N, H]
+        cum = latent.unsqueeze(-1) - self.score_cuts().unsqueeze(0)  # [N, H, 2]
         return {"features": h, "test_logits": self.test_head(h),
                 "side_logits": self.side_head(h), "score_cum_logits": cum}
 

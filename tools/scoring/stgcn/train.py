@@ -32,15 +32,18 @@ from sklearn.model_selection import GroupShuffleSplit
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
+from tools.core.progress import report
 from tools.core.errors import InputError
 from tools.core.files import file_sha256
 from tools.core.labels import LabelRow
 from tools.core.stats import agreement
 from tools.core.fms import TESTS
 from tools.scoring.stgcn.calibrate import fit_ordinal_temperature, fit_softmax_temperature, ordinal_nll
-from tools.scoring.stgcn.data import AugmentConfig, ClipDataset, NormalisationConfig, load_clips, score_target, to_tensor
+from tools.scoring.stgcn.ood import fit_ood
+from tools.scoring.stgcn.data import (AugmentConfig, ClipDataset, LabelledClips, NormalisationConfig,
+                                      load_labelled_clips, score_target, to_tensor)
 from tools.scoring.stgcn.model import (SCORE_LEVELS, SIDES, STGCN, STGCNConfig, count_parameters,
-                               cumulative_to_probs, lora_target_modules)
+                                       cumulative_to_probs, lora_target_modules, score_head_index)
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +174,7 @@ def batch_loss(model: torch.nn.Module, batch: dict, weights: torch.Tensor, cfg: 
     if "side" in heads:
         loss = loss + cfg.side_loss_weight * F.cross_entropy(out["side_logits"], batch["side"])
     if "score" in heads:
-        own = out["score_cum_logits"][torch.arange(len(batch["test"])), batch["test"]]
+        own = out["score_cum_logits"][torch.arange(len(batch["test"])), batch["score_head"]]
         loss = loss + cfg.score_loss_weight * ordinal_loss(own, batch["score"], weights)
     return loss
 
@@ -191,24 +194,36 @@ def collect_outputs(model: torch.nn.Module, clips: list[np.ndarray], n_frames: i
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def held_out_metrics(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperatures: dict) -> dict:
+def _heads(rows: list[LabelRow], heads: list[int] | np.ndarray | None) -> np.ndarray:
+    """Score head per row (the test's own unless given; -1 = no head: push-up of unknown sex)."""
+    return np.asarray(heads, int) if heads is not None else np.array([TESTS.index(r.test_name) for r in rows])
+
+
+def clip_heads(rows: list[LabelRow], sexes: list[str | None], config: STGCNConfig) -> list[int]:
+    """Score head index per labelled clip (see tools.scoring.stgcn.model.score_head_index)."""
+    return [score_head_index(config, r.test_name, s) for r, s in zip(rows, sexes)]
+
+
+def held_out_metrics(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperatures: dict,
+                     heads: list[int] | None = None) -> dict:
     """Test-recognition accuracy, side accuracy, and per-test score agreement (score head of the
-    labelled test; pain clips left out since their 0 comes from the pain input)."""
+    labelled test; pain clips, and push-ups whose head cannot be chosen, left out of the score figures)."""
     if not rows:
         return {}
     test_true = np.array([TESTS.index(r.test_name) for r in rows])
+    head = _heads(rows, heads)
     test_pred = outputs["test_logits"].argmax(1)
     side_true = np.array([SIDES.index(r.side) for r in rows])
-    own = outputs["score_cum_logits"][np.arange(len(rows)), test_true]
+    own = outputs["score_cum_logits"][np.arange(len(rows)), np.maximum(head, 0)]
     probs = cumulative_to_probs(torch.from_numpy(own), temperatures.get("score", 1.0)).numpy()
     score_pred = np.asarray(SCORE_LEVELS)[probs.argmax(1)]
     per_test = {}
     for ti, test in enumerate(TESTS):
-        m = np.array([test_true[i] == ti and rows[i].score > 0 for i in range(len(rows))])
+        m = np.array([test_true[i] == ti and rows[i].score > 0 and head[i] >= 0 for i in range(len(rows))])
         if m.any():
             a = agreement([rows[i].score for i in np.flatnonzero(m)], score_pred[m])
             per_test[test] = {k: a[k] for k in ("n", "exact", "within_1", "kappa_quadratic", "spearman_rho")}
-    scored = np.array([r.score > 0 for r in rows])
+    scored = np.array([r.score > 0 and h >= 0 for r, h in zip(rows, head)])
     overall = agreement([r.score for r, s in zip(rows, scored) if s], score_pred[scored])
     return {"test_accuracy": round(float(np.mean(test_pred == test_true)), 4),
             "side_accuracy": round(float(np.mean(outputs["side_logits"].argmax(1) == side_true)), 4),
@@ -216,19 +231,21 @@ def held_out_metrics(rows: list[LabelRow], outputs: dict[str, np.ndarray], tempe
             "n": len(rows), "per_test": per_test}
 
 
-def fit_temperatures(rows: list[LabelRow], outputs: dict[str, np.ndarray]) -> dict:
+def fit_temperatures(rows: list[LabelRow], outputs: dict[str, np.ndarray], heads: list[int] | None = None) -> dict:
     test_true = np.array([TESTS.index(r.test_name) for r in rows])
-    own = outputs["score_cum_logits"][np.arange(len(rows)), test_true]
+    head = _heads(rows, heads)
+    own = outputs["score_cum_logits"][np.arange(len(rows)), np.maximum(head, 0)]
+    targets = np.array([score_target(r.score) if h >= 0 else -1 for r, h in zip(rows, head)])
     return {"test": round(fit_softmax_temperature(outputs["test_logits"], test_true), 4),
             "side": round(fit_softmax_temperature(outputs["side_logits"],
                                                   np.array([SIDES.index(r.side) for r in rows])), 4),
-            "score": round(fit_ordinal_temperature(own, np.array([score_target(r.score) for r in rows])), 4)}
+            "score": round(fit_ordinal_temperature(own, targets), 4)}
 
 
 # ----- the training loop ----------------------------------------------------
 def _collate(items: list[dict]) -> dict:
     return {"x": torch.stack([i["x"] for i in items]),
-            **{k: torch.tensor([i[k] for i in items]) for k in ("test", "side", "score")}}
+            **{k: torch.tensor([i[k] for i in items]) for k in ("test", "side", "score", "score_head")}}
 
 
 def _train_loop(model: torch.nn.Module, dataset: ClipDataset, weights: torch.Tensor, cfg: TrainConfig,
@@ -265,29 +282,34 @@ def _train_loop(model: torch.nn.Module, dataset: ClipDataset, weights: torch.Ten
         losses.append(total / max(n, 1))
         log.info("epoch %d/%d loss %.4f (%.0f s wall, %.0f s cpu so far)", epoch + 1, epochs, losses[-1],
                  time.perf_counter() - t_start, time.process_time() - c_start)
+        report("epochs", epoch + 1, epochs, unit="epochs", detail=f"loss {losses[-1]:.4f}")
         if on_epoch is not None and on_epoch(epoch + 1):
             break
     return losses
 
 
-def _prepare(rows: list[LabelRow], norm_cfg: NormalisationConfig) -> tuple[list[LabelRow], list[np.ndarray], list[str]]:
-    rows, clips, problems = load_clips(rows, norm_cfg)
-    if len(rows) < 2:
-        raise InputError(f"only {len(rows)} usable clip(s): training needs at least 2. "
-                         + ("; ".join(problems[:3]) if problems else ""))
-    return rows, clips, problems
+def _prepare(rows: list[LabelRow], norm_cfg: NormalisationConfig) -> LabelledClips:
+    got = load_labelled_clips(rows, norm_cfg)
+    if len(got.rows) < 2:
+        raise InputError(f"only {len(got.rows)} usable clip(s): training needs at least 2. "
+                         + ("; ".join(got.problems[:3]) if got.problems else ""))
+    return got
 
 
 def pretrain(rows: list[LabelRow], out_path: str | Path, cfg: TrainConfig = TrainConfig(),
-             model_cfg: STGCNConfig = STGCNConfig(), norm_cfg: NormalisationConfig | None = None,
+             model_cfg: STGCNConfig = STGCNConfig(pushup_by_sex=True), norm_cfg: NormalisationConfig | None = None,
              augment_cfg: AugmentConfig = AugmentConfig(), command: str = "", data_note: str = "") -> TrainResult:
-    """Train from scratch on labelled clips (rows with resolved paths); save a checkpoint."""
+    """Train from scratch on labelled clips (rows with resolved paths); save a checkpoint with its
+    temperatures and its out-of-distribution detector (tools.scoring.stgcn.ood), both fitted on the
+    validation athletes."""
     norm_cfg = norm_cfg or NormalisationConfig(n_frames=model_cfg.n_frames)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     t0, c0 = time.perf_counter(), time.process_time()
-    rows, clips, problems = _prepare(rows, norm_cfg)
+    got = _prepare(rows, norm_cfg)
+    rows, clips, problems = got.rows, got.clips, got.problems
+    heads = clip_heads(rows, got.sexes, model_cfg)
     tr, va = split_by_athlete(rows, cfg.val_fraction, cfg.seed)
     tr_rows, va_rows = [rows[i] for i in tr], [rows[i] for i in va]
     log.info("pretrain: %d train clips (%d athletes), %d val clips (%d athletes), %d epochs, %d threads",
@@ -296,18 +318,28 @@ def pretrain(rows: list[LabelRow], out_path: str | Path, cfg: TrainConfig = Trai
     model = STGCN(model_cfg)
     weights = score_class_weights(tr_rows, cfg.max_class_weight)
     ds = ClipDataset(tr_rows, [clips[i] for i in tr], model_cfg.n_frames,
-                     augment_cfg if cfg.augment else None, seed=cfg.seed)
+                     augment_cfg if cfg.augment else None, seed=cfg.seed, heads=[heads[i] for i in tr])
     losses = _train_loop(model, ds, weights, cfg, cfg.epochs, cfg.lr, cfg.batch_size)
     notes = list(problems)
     temps = {"test": 1.0, "side": 1.0, "score": 1.0}
     metrics: dict = {}
+    ood_state = metric_state = None
     if va_rows:
+        va_heads = [heads[i] for i in va]
         outputs = collect_outputs(model, [clips[i] for i in va], model_cfg.n_frames)
-        metrics["uncalibrated"] = held_out_metrics(va_rows, outputs, temps)
-        temps = fit_temperatures(va_rows, outputs)
-        metrics = {**held_out_metrics(va_rows, outputs, temps), **metrics}
+        metrics["uncalibrated"] = held_out_metrics(va_rows, outputs, temps, va_heads)
+        temps = fit_temperatures(va_rows, outputs, va_heads)
+        metrics = {**held_out_metrics(va_rows, outputs, temps, va_heads), **metrics}
+        train_out = collect_outputs(model, [clips[i] for i in tr], model_cfg.n_frames)
+        ood = fit_ood(train_out["features"], [TESTS.index(r.test_name) for r in tr_rows], outputs["features"],
+                      [TESTS.index(r.test_name) for r in va_rows], len(TESTS))
+        ood_state = ood.to_state()
+        metrics["ood"] = {"quantile": ood.quantile, "thresholds": [round(float(v), 3) for v in ood.thresholds],
+                          "n_fit": ood.n_fit, "n_calibration": ood.n_calibration}
+        metric_state = _fit_metric_state(train_out["features"], tr_rows, cfg.seed)
     else:
-        notes.append("one athlete only: no validation split, temperatures left at 1.0")
+        notes.append("one athlete only: no validation split, temperatures left at 1.0, no out-of-distribution "
+                     "detector (the second opinion will abstain on every clip)")
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - c0
     meta = {"seed": cfg.seed, "command": command, "data": data_note, "train_config": asdict(cfg),
@@ -321,13 +353,54 @@ def pretrain(rows: list[LabelRow], out_path: str | Path, cfg: TrainConfig = Trai
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": CHECKPOINT_FORMAT, "model_config": model_cfg.to_dict(),
                 "norm_config": asdict(norm_cfg), "state_dict": model.state_dict(),
-                "temperatures": temps, "meta": meta}, out_path)
+                "temperatures": temps, "meta": meta, "ood": ood_state, "metric": metric_state}, out_path)
     log.info("saved %s (%.0f kB) in %.0f s", out_path, out_path.stat().st_size / 1024, seconds)
     return TrainResult(output=str(out_path), metrics=metrics, n_train=len(tr_rows), n_val=len(va_rows),
                        train_athletes=meta["train_athletes"], val_athletes=meta["val_athletes"],
                        seconds=round(seconds, 1), n_parameters=count_parameters(model),
                        trainable_parameters=count_parameters(model), size_bytes=out_path.stat().st_size,
                        temperatures=temps, cpu_seconds=round(cpu_seconds, 1), notes=notes)
+
+
+def _fit_metric_state(features: np.ndarray, rows: list[LabelRow], seed: int) -> dict | None:
+    """The retrieval metric (tools.scoring.stgcn.metric) on the training clips' features; pain clips left out."""
+    from tools.scoring.stgcn.metric import fit_metric, retrieval_label
+    keep = [i for i, r in enumerate(rows) if r.score > 0]
+    if len(keep) < 10:
+        return None
+    labels = [retrieval_label(TESTS.index(rows[i].test_name), rows[i].score) for i in keep]
+    return fit_metric(features[keep], np.asarray(labels), seed=seed).to_state()
+
+
+def refit_post_hoc(rows: list[LabelRow], checkpoint: str | Path, out_path: str | Path, seed: int = 0) -> dict:
+    """Refit the out-of-distribution detector and the retrieval metric of a trained checkpoint, with the
+    training / validation athletes its meta records (the weights are not touched). Returns the figures."""
+    path = Path(checkpoint)
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    model, norm_cfg, _, meta = load_checkpoint(path)
+    got = _prepare(rows, norm_cfg)
+    train_ids, val_ids = set(meta.get("train_athletes", [])), set(meta.get("val_athletes", []))
+    tr = [i for i, r in enumerate(got.rows) if r.athlete_id in train_ids]
+    va = [i for i, r in enumerate(got.rows) if r.athlete_id in val_ids]
+    if not tr or not va:
+        raise InputError(f"none of these clips belong to the athletes {path.name} was trained / validated on; "
+                         "refit with the data it was trained on")
+    n_frames = model.config.n_frames
+    tr_out = collect_outputs(model, [got.clips[i] for i in tr], n_frames)
+    va_out = collect_outputs(model, [got.clips[i] for i in va], n_frames)
+    tr_rows, va_rows = [got.rows[i] for i in tr], [got.rows[i] for i in va]
+    ood = fit_ood(tr_out["features"], [TESTS.index(r.test_name) for r in tr_rows], va_out["features"],
+                  [TESTS.index(r.test_name) for r in va_rows], len(TESTS))
+    ck["ood"] = ood.to_state()
+    ck["metric"] = _fit_metric_state(tr_out["features"], tr_rows, seed)
+    ck["meta"] = dict(ck.get("meta", {}), post_hoc_refit={
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "n_train": len(tr), "n_val": len(va),
+        "ood_quantile": ood.quantile})
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, out_path)
+    return {"output": str(out_path), "n_train": len(tr), "n_val": len(va),
+            "ood_thresholds": [round(float(v), 3) for v in ood.thresholds], "metric": ck["metric"] is not None}
 
 
 # ----- checkpoints -------------------------------------------------------------
@@ -346,6 +419,10 @@ def load_checkpoint(path: str | Path) -> tuple[STGCN, NormalisationConfig, dict,
     model.load_state_dict(ck["state_dict"])
     model.eval()
     meta = dict(ck.get("meta", {}), sha256=file_sha256(path), path=str(path))
+    if ck.get("ood"):
+        meta["ood_state"] = ck["ood"]           # tools.scoring.stgcn.ood.MahalanobisOOD.from_state
+    if ck.get("metric"):
+        meta["metric_state"] = ck["metric"]     # tools.scoring.stgcn.metric.MetricProjection.from_state
     return model, NormalisationConfig(**ck["norm_config"]), dict(ck["temperatures"]), meta
 
 
@@ -358,12 +435,14 @@ def _lora_model(model: STGCN, settings: LoraSettings):
     return get_peft_model(model, config)
 
 
-def score_check(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperatures: dict) -> dict:
+def score_check(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperatures: dict,
+                heads: list[int] | None = None) -> dict:
     """Score-head figures on labelled clips: NLL of the physio's level (at the score temperature),
     exact, quadratic kappa, test-recognition accuracy, and how many clips were scored."""
     test_true = np.array([TESTS.index(r.test_name) for r in rows])
-    targets = np.array([score_target(r.score) for r in rows])
-    own = outputs["score_cum_logits"][np.arange(len(rows)), test_true]
+    head = _heads(rows, heads)
+    targets = np.array([score_target(r.score) if h >= 0 else -1 for r, h in zip(rows, head)])
+    own = outputs["score_cum_logits"][np.arange(len(rows)), np.maximum(head, 0)]
     t = float(temperatures.get("score", 1.0))
     keep = targets >= 0
     out = {"n": int(keep.sum()), "score_nll": round(ordinal_nll(own, targets, t), 4),
@@ -375,11 +454,12 @@ def score_check(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperatur
     return out
 
 
-def per_clip_score_nll(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperature: float) -> np.ndarray:
-    """NLL of each scored clip's physio level [n_scored] (pain clips left out)."""
-    test_true = np.array([TESTS.index(r.test_name) for r in rows])
-    targets = np.array([score_target(r.score) for r in rows])
-    own = outputs["score_cum_logits"][np.arange(len(rows)), test_true]
+def per_clip_score_nll(rows: list[LabelRow], outputs: dict[str, np.ndarray], temperature: float,
+                       heads: list[int] | None = None) -> np.ndarray:
+    """NLL of each scored clip's physio level [n_scored] (pain clips and push-ups without a head left out)."""
+    head = _heads(rows, heads)
+    targets = np.array([score_target(r.score) if h >= 0 else -1 for r, h in zip(rows, head)])
+    own = outputs["score_cum_logits"][np.arange(len(rows)), np.maximum(head, 0)]
     return np.array([ordinal_nll(own[i:i + 1], targets[i:i + 1], temperature)
                      for i in np.flatnonzero(targets >= 0)])
 
@@ -429,16 +509,19 @@ def finetune_lora(rows: list[LabelRow], base_checkpoint: str | Path, out_dir: st
     torch.set_num_threads(cfg.threads)
     t0, c0 = time.perf_counter(), time.process_time()
     base, norm_cfg, base_temps, base_meta = load_checkpoint(base_checkpoint)
-    rows, clips, problems = _prepare(rows, norm_cfg)
+    got = _prepare(rows, norm_cfg)
+    rows, clips, problems = got.rows, got.clips, got.problems
+    heads = clip_heads(rows, got.sexes, base.config)
     notes = list(problems)
     n_frames = base.config.n_frames
     tr, va = inner_split(rows, settings, cfg.seed)
     tr_rows, va_rows = [rows[i] for i in tr], [rows[i] for i in va]
     va_clips = [clips[i] for i in va]
+    va_heads = [heads[i] for i in va]
     guard: dict = {}
     if va_rows:
         base_val_out = collect_outputs(base, va_clips, n_frames)
-        guard["base"] = score_check(va_rows, base_val_out, base_temps)
+        guard["base"] = score_check(va_rows, base_val_out, base_temps, va_heads)
         guard["val_athletes"] = sorted({r.athlete_id for r in va_rows})
     model = _lora_model(base, settings)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -449,12 +532,12 @@ def finetune_lora(rows: list[LabelRow], base_checkpoint: str | Path, out_dir: st
              settings.epochs if va_rows else settings.unchecked_epochs, settings.lr)
     weights = score_class_weights(tr_rows, cfg.max_class_weight)
     ds = ClipDataset(tr_rows, [clips[i] for i in tr], n_frames, AugmentConfig() if cfg.augment else None,
-                     seed=cfg.seed)
+                     seed=cfg.seed, heads=[heads[i] for i in tr])
     history: list[dict] = []
     best: dict = {"epoch": 0, "nll": float("inf"), "state": None}   # the best epoch >= 1 on inner validation
 
     def check(epoch: int) -> bool:
-        res = score_check(va_rows, collect_outputs(model, va_clips, n_frames), base_temps)
+        res = score_check(va_rows, collect_outputs(model, va_clips, n_frames), base_temps, va_heads)
         history.append({"epoch": epoch, **res})
         if not res["score_nll"] >= best["nll"]:     # also takes the first epoch when its NLL is NaN
             best.update(epoch=epoch, nll=res["score_nll"],
@@ -471,11 +554,11 @@ def finetune_lora(rows: list[LabelRow], base_checkpoint: str | Path, out_dir: st
         if best["state"] is not None:
             model.load_state_dict(best["state"])
         adapted_out = collect_outputs(model, va_clips, n_frames)
-        adapted = score_check(va_rows, adapted_out, base_temps)
+        adapted = score_check(va_rows, adapted_out, base_temps, va_heads)
         t_score = float(base_temps.get("score", 1.0))
-        scored = [r.athlete_id for r in va_rows if r.score > 0]
-        p_better = bootstrap_improvement(per_clip_score_nll(va_rows, base_val_out, t_score),
-                                         per_clip_score_nll(va_rows, adapted_out, t_score), scored,
+        scored = [r.athlete_id for r, h in zip(va_rows, va_heads) if r.score > 0 and h >= 0]
+        p_better = bootstrap_improvement(per_clip_score_nll(va_rows, base_val_out, t_score, va_heads),
+                                         per_clip_score_nll(va_rows, adapted_out, t_score, va_heads), scored,
                                          settings.guard_resamples, cfg.seed)
         guard.update(adapted=adapted, best_epoch=best["epoch"], epochs_run=len(losses), history=history,
                      margin=settings.guard_margin, p_better_bootstrap=round(p_better, 4),
@@ -493,7 +576,7 @@ def finetune_lora(rows: list[LabelRow], base_checkpoint: str | Path, out_dir: st
             notes.append(f"adapter ADOPTED: {verdict}")
             if len(va_rows) >= settings.min_clips_to_recalibrate and len(guard["val_athletes"]) >= 4:
                 own = collect_outputs(model, va_clips, n_frames)
-                temps["score"] = fit_temperatures(va_rows, own)["score"]
+                temps["score"] = fit_temperatures(va_rows, own, va_heads)["score"]
                 notes.append(f"score temperature refitted on the inner-validation clips: {temps['score']}")
         else:
             notes.append(f"adapter NOT adopted, the base model is kept: {verdict}. The adapter is saved for "
