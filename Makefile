@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out/demo
 
-.PHONY: demo test test-all app bench install install-sam3 clean-demo
+.PHONY: demo test test-all app bench install install-sam3 clean-demo screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,10 @@ test-all: $(STAMP)
 
 app: $(STAMP)
 	$(BIN)/python app.py
+
+# rewrite the app screenshots in docs/ (docs/app_*.png): only on request, `make test` never writes them
+screenshots: $(STAMP)
+	FORMSCOUT_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser tests/app/browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py

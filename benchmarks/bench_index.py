@@ -151,13 +151,13 @@ def _fill_catalog(lib, n: int, rng: np.random.Generator) -> None:
     vecs = rng.normal(size=(n, emb.dim)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     store = VectorStore.empty("clip", emb.name, emb.version, emb.dim)
-    with lib.catalog.transaction():
+    with lib.commit() as c:                      # the library's one commit: rows and the FAISS generation together
         for start in range(0, n, 20000):
-            lib.catalog.insert_clips(recs[start:start + 20000])
-            lib.catalog.insert_vectors("clip", keys[start:start + 20000], emb.name, emb.version,
-                                       vecs[start:start + 20000])
+            c.catalog.insert_clips(recs[start:start + 20000])
+            c.catalog.insert_vectors("clip", keys[start:start + 20000], emb.name, emb.version,
+                                     vecs[start:start + 20000])
         store.add(keys, vecs)
-        lib.commit_store(store)
+        c.put_store(store)
     lib.forget_stores()
 
 

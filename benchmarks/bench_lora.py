@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.core.labels import read_labels, resolve_clips  # noqa: E402
 from tools.core.stats import agreement  # noqa: E402
-from tools.scoring.rubric import BILATERAL  # noqa: E402
+from tools.core.fms import BILATERAL  # noqa: E402
 from tools.core.skeleton import Skeleton  # noqa: E402
 from tools.scoring.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer  # noqa: E402
 from tools.scoring.stgcn.train import LoraSettings, TrainConfig, finetune_lora, load_checkpoint  # noqa: E402

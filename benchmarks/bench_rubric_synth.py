@@ -45,7 +45,8 @@ from scipy.ndimage import gaussian_filter1d
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.core.errors import InputError  # noqa: E402
-from tools.scoring.rubric import BILATERAL, TESTS, score_test  # noqa: E402
+from tools.core.fms import BILATERAL, TESTS  # noqa: E402
+from tools.scoring.rubric import score_test  # noqa: E402
 from tools.core.skeleton import JOINTS, Skeleton  # noqa: E402
 
 EXTREMITIES = {j for j in JOINTS if j.split("_")[-1] in ("hand", "wrist", "heel", "toe", "ankle")}

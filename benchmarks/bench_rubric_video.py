@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent.screening.protocol import ScreenRequest  # noqa: E402
 from agent.screening.run import screen  # noqa: E402
 from tools.core.errors import InputError  # noqa: E402
-from tools.scoring.rubric import BILATERAL, TESTS  # noqa: E402
+from tools.core.fms import BILATERAL, TESTS  # noqa: E402
 
 VIEWS = {"active_straight_leg_raise": "side", "trunk_stability_pushup": "side"}
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_selection.py [--crowd /tmp/crowd] [--sports2d ../shared/data/sports2d_demo.mp4]
         [--methods plain,auto,box] [--yolo-random] [--json OUT.json]
 
-Methods (tools.pose.backends.estimate_pose):
+Methods (tools.people.athlete_pose.estimate_pose):
   plain  select="off": MediaPipe video mode alone (before tracking; follows one person, can jump)
   auto   select="auto": tiled detect-and-mask keyframes, tracks, the athlete chosen automatically
   box    as auto, with athlete_box = the athlete's true box on frame 0 (crowd truth / hand label)
@@ -127,7 +127,7 @@ def score_sports2d(uv: np.ndarray, conf: np.ndarray) -> dict:
 
 
 def run_method(video: Path, method: str, athlete_box=None, yolo_weights: Path | None = None) -> tuple[object, float]:
-    from tools.pose.backends import estimate_pose
+    from tools.people.athlete_pose import estimate_pose
     t0 = time.perf_counter()
     if method == "plain":
         res = estimate_pose(video, select="off")

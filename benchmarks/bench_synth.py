@@ -6,7 +6,9 @@ Prints (never asserts); speeds are given per wall second and per CPU second
 (the latter is robust to other load on the machine; the generator is single-threaded,
 so on 2 cores two processes give about twice the per-CPU-second figure):
 1. skeleton samples/s (all seven tests, clean truth, no rendering);
-2. rendered frames/s (numpy ray-casting renderer) at the chosen size;
+2. rendered frames/s (numpy ray-casting renderer) at the chosen size and at the pose size (384x288);
+2b. a small library rendered to mp4 by `generate_library` with 1 worker and with one per core
+   (tools.synth.parallel): wall seconds, videos/min, speed-up, and whether the files are byte-identical;
 3. per test and view, on a rendered clip: MediaPipe detection rate (share of
    frames where the athlete was found), median 2D keypoint error vs the
    projected truth (px, and % of the figure's height), and key-angle MAE
@@ -63,9 +65,35 @@ def bench_render(size: tuple[int, int], n_frames: int) -> dict:
             "frames_per_cpu_s": round(n_frames / dc, 1)}
 
 
+def bench_library_render(size: tuple[int, int], per_test: int, workers: list[int]) -> list[dict]:
+    """The same small library rendered with each worker count; files compared byte for byte to the first."""
+    import hashlib
+
+    from tools.synth.library import LibraryConfig, generate_library
+    rows, first = [], None
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in workers:
+            out = Path(tmp) / f"w{w}"
+            t0 = time.perf_counter()
+            s = generate_library(LibraryConfig(out_dir=out, per_test=per_test, seed=3, render=True, views=("side",),
+                                               tests=("deep_squat", "hurdle_step", "inline_lunge"),
+                                               width=size[0], height=size[1], workers=w))
+            dt = time.perf_counter() - t0
+            files = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in sorted(out.rglob("*")) if p.is_file()}
+            first = first or files
+            n = sum(1 for k in files if k.startswith("videos/"))
+            rows.append({"size": f"{size[0]}x{size[1]}", "workers": s["render_workers"], "videos": n,
+                         "wall_s": round(dt, 1), "videos_per_min": round(60 * n / dt, 1),
+                         "identical_to_first": files == first})
+    for r in rows:
+        r["speedup"] = round(r["videos_per_min"] / rows[0]["videos_per_min"], 2)
+    return rows
+
+
 def bench_video_path(test: str, view: str, size: tuple[int, int], seed: int) -> dict:
     from tools.geometry.lift3d import to_skeleton
-    from tools.pose.backends import estimate_pose
+    from tools.people.athlete_pose import estimate_pose
     from tools.study.truth import compare
 
     sample = make_sample(test, seed=seed, side="L" if test in BILATERAL else "NA")
@@ -103,6 +131,13 @@ def main() -> None:
     print("skeleton generation:", out["generation"], flush=True)
     out["render"] = bench_render(size, 10 if args.quick else 40)
     print("rendering:", out["render"], flush=True)
+    from tools.synth.parallel import available_cores
+    from tools.synth.render import POSE_SIZE
+    out["render_pose_size"] = bench_render(POSE_SIZE, 10 if args.quick else 40)
+    print("rendering at the pose size:", out["render_pose_size"], flush=True)
+    out["library_render"] = bench_library_render(size, 1 if args.quick else 2, sorted({1, available_cores()}))
+    for r in out["library_render"]:
+        print("library render:", r, flush=True)
     rows = []
     print(f"{'test':28s} {'view':5s} {'det':>5s} {'kp px':>6s} {'kp %':>5s}  angle MAE (deg)", flush=True)
     for test in TESTS:

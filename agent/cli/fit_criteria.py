@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tools.core.errors import InputError
-from tools.core.files import VIDEO_SUFFIXES
+from tools.core.files import VIDEO_SUFFIXES, ClipNotFound, ClipResolver
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
     p.add_argument("--folds", type=int, default=5, help="athlete-level cross-validation folds (default 5)")
     p.add_argument("--pose", default="mediapipe", choices=["mediapipe", "yolo"], help="pose backend for video clips")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--allow-outside-range", action="store_true",
+                   help="let a threshold leave the range knowledge/criteria.yaml documents for it (default: the fit "
+                        "stays inside and warns)")
     p.set_defaults(func=run)
 
 
@@ -48,14 +51,6 @@ def _extra_columns(path: Path) -> dict[str, dict]:
             r = {(k or "").strip().lower(): (v or "").strip() for k, v in r.items()}
             out[r.get("clip_id", "")] = r
     return out
-
-
-def _find_clip(clips_dir: Path, clip_id: str) -> Path | None:
-    for suffix in (".npz",) + VIDEO_SUFFIXES:
-        hits = sorted(clips_dir.rglob(f"{clip_id}{suffix}"))
-        if hits:
-            return hits[0]
-    return None
 
 
 def _prepared_skeleton(path: Path, test: str, work: Path, pose: str) -> Path:
@@ -81,11 +76,13 @@ def measure_labelled(labels_path: Path, clips_dir: Path, criteria: dict, cache: 
     from tools.core.skeleton import Skeleton
     rows = read_labels(labels_path)
     extra = _extra_columns(labels_path)
+    resolver = ClipResolver(labels_path, clips_dir)     # the one clip resolver (index add, eval, train, session)
     clips, problems = [], []
     for row in rows:
-        path = _find_clip(clips_dir, row.clip_id)
-        if path is None:
-            problems.append(f"clip {row.clip_id}: no {row.clip_id}.npz or video under {clips_dir}")
+        try:
+            path = resolver.resolve(row.clip_id, row.path)
+        except ClipNotFound as exc:
+            problems.append(f"clip {row.clip_id}: {exc}")
             continue
         more = extra.get(row.clip_id, {})
         sex = {"M": "male", "F": "female"}.get(more.get("sex", "").upper())
@@ -99,13 +96,16 @@ def measure_labelled(labels_path: Path, clips_dir: Path, criteria: dict, cache: 
         except InputError as exc:
             problems.append(f"clip {row.clip_id}: {exc}")
             continue
-        clips.append(FitClip.from_judgement(row.clip_id, row.athlete_id, row.test_name, row.score, row.pain, sex, j))
+        # pain as formscout eval reads it (tools.study.cv.is_pain: the pain column, or a score of 0)
+        clips.append(FitClip.from_judgement(row.clip_id, row.athlete_id, row.test_name, row.score,
+                                            bool(row.pain or row.score == 0), sex, j))
     return clips, problems
 
 
 def _agreement(clips, preds) -> dict:
+    """Agreement over the pain-free clips the rules could score: the rows `formscout eval` counts."""
     from tools.core.stats import agreement
-    pairs = [(c.label, p) for c, p in zip(clips, preds) if p is not None]
+    pairs = [(c.label, p) for c, p in zip(clips, preds) if p is not None and not c.pain]
     return agreement([a for a, _ in pairs], [b for _, b in pairs])
 
 
@@ -147,7 +147,8 @@ def write_override(path: Path, fitted: dict, defaults: dict, report: dict, label
 
 def run(args) -> int:
     from tools.scoring.criteria import load_criteria
-    from tools.study.fit_criteria import cross_validated_predictions, current_thresholds, fit_thresholds, predict
+    from tools.study.fit_criteria import (cross_validated_predictions, current_thresholds, fit_thresholds, predict,
+                                          range_warnings)
     labels = Path(args.labels)
     clips_dir = Path(args.clips)
     if not clips_dir.is_dir():
@@ -160,11 +161,15 @@ def run(args) -> int:
         raise InputError(f"none of the labelled clips could be measured: {'; '.join(problems[:5])}")
     defaults = current_thresholds(criteria, {c.test for c in clips})
     before = [predict(c, defaults, criteria) for c in clips]
-    fitted = fit_thresholds(clips, criteria)
+    free = fit_thresholds(clips, criteria, respect_ranges=False)
+    fitted = free if args.allow_outside_range else fit_thresholds(clips, criteria)
+    outside = range_warnings(free, fitted, criteria)
     after = [predict(c, fitted, criteria) for c in clips]
-    cv = cross_validated_predictions(clips, criteria, folds=args.folds)
+    cv = cross_validated_predictions(clips, criteria, folds=args.folds, respect_ranges=not args.allow_outside_range)
     report = {"n_clips": len(clips), "n_athletes": len({c.athlete_id for c in clips}),
+              "n_agreement_rows": sum(not c.pain for c in clips),
               "pain_clips_not_fitted": sum(c.pain for c in clips),
+              "range_warnings": outside, "ranges_respected": not args.allow_outside_range,
               "before": _agreement(clips, before), "after": _agreement(clips, after),
               "cross_validated": _agreement(clips, cv), "folds": min(args.folds, len({c.athlete_id for c in clips})),
               "problems": problems, "per_test": {}}
@@ -173,7 +178,8 @@ def run(args) -> int:
         sub = [clips[i] for i in idx]
         report["per_test"][test] = {k: _agreement(sub, [p[i] for i in idx])["exact"]
                                     for k, p in (("before", before), ("after", after), ("cross_validated", cv))}
-        report["per_test"][test]["n"] = len(idx)
+        report["per_test"][test]["n"] = sum(not clips[i].pain for i in idx)     # the rows eval counts
+        report["per_test"][test]["n_pain"] = sum(clips[i].pain for i in idx)
     report["changes"] = write_override(out, fitted, defaults, report, labels.name)
     report["override_yaml"] = str(out)
     load_criteria(out)  # the file we wrote must load as an override
@@ -181,7 +187,8 @@ def run(args) -> int:
         print(json.dumps(report, default=str))
         return 0
     print(f"fit-criteria: {report['n_clips']} clips, {report['n_athletes']} athletes "
-          f"({report['pain_clips_not_fitted']} pain clips scored 0, not fitted)")
+          f"({report['pain_clips_not_fitted']} pain clips scored 0: not fitted and, as in formscout eval, "
+          f"not counted in agreement)")
     print(f"{'':18s} {'exact':>7s} {'within1':>8s} {'kappa_q':>8s}")
     for name in ("before", "after", "cross_validated"):
         a = report[name]
@@ -192,6 +199,14 @@ def run(args) -> int:
     for ch in report["changes"]:
         print(f"  {ch['test']}.{ch['criterion']}{'.' + ch['sex'] if ch['sex'] else ''}: "
               f"{ch['default']:g} -> {ch['fitted']:g}")
+    for w in outside:
+        name = f"{w['test']}.{w['criterion']}{'.' + w['sex'] if w['sex'] else ''}"
+        if args.allow_outside_range:
+            print(f"  WARNING {name}: fitted {w['wanted']:g}, outside its documented range "
+                  f"{w['range'][0]:g}-{w['range'][1]:g} (--allow-outside-range): check these labels")
+        else:
+            print(f"  WARNING {name}: the labels pull it to {w['wanted']:g}, outside its documented range "
+                  f"{w['range'][0]:g}-{w['range'][1]:g}; kept at {w['kept']:g} (--allow-outside-range to take it)")
     for p in problems[:10]:
         print(f"  skipped: {p}")
     print(f"override written: {out}  (use --criteria {out}); 'after' is in-sample, 'cross_validated' is the honest figure")

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
-import warnings
 
 from tools.core.errors import InputError
 
@@ -21,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "screen": "screen",
     "session": "session",
+    "batch": "batch",
     "synth": "synth",
     "train": "train",
     "eval": "evaluate",
@@ -62,11 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        # MediaPipe's TFLite/absl start-up chatter and protobuf deprecation notes are not for the physio
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        warnings.filterwarnings("ignore", category=UserWarning, module="google.protobuf")
+    # MediaPipe's TFLite/absl start-up chatter, weight-loading bars, numpy All-NaN notes and repeated log
+    # lines are not for the physio (tools/core/quiet.py); --verbose shows everything
+    from tools.core.quiet import quiet_native_logs
+    quiet_native_logs(verbose=args.verbose)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 from agent.screening.protocol import ScreenRequest
 from tools.core.errors import InputError
@@ -50,7 +48,8 @@ def add_parser(sub) -> None:
     p.add_argument("--brain-model", default="", help="remote: model name to ask the server for")
     p.add_argument("--max-duration-s", type=float, default=120.0, help="longest clip accepted (s)")
     p.add_argument("--max-size-mb", type=float, default=500.0, help="largest file accepted (MB)")
-    p.add_argument("--out", default="", help="run folder (default: formscout_runs/<time>_<test>)")
+    p.add_argument("--out", default="", help="run folder: new, or an empty folder (default: a new "
+                                             "formscout_runs/<time>_<test>_<run id>, unique per run)")
     p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     p.set_defaults(func=run)
 
@@ -68,8 +67,7 @@ def run(args) -> int:
     if selector == "off" and (box is not None or point is not None):
         raise InputError("--athlete-box / --athlete-point choose among several people, which "
                          "--athlete-selector off does not look for: drop one of them")
-    out = args.out or str(Path("formscout_runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_{args.test}")
-    request = ScreenRequest(source=args.clip, test=args.test, run_dir=out,
+    request = ScreenRequest(source=args.clip, test=args.test, run_dir=args.out,   # "" = a new unique folder
                             side=args.side.upper() if args.side else None, pain=args.pain,
                             heels_raised=args.heels_raised, pose_backend=args.pose,
                             pose_weights=args.pose_weights, criteria_file=args.criteria,
@@ -78,16 +76,25 @@ def run(args) -> int:
                             hand_length_m=args.hand_length_m, clearing_pain=args.clearing_pain,
                             athlete_box=box, athlete_point=point, athlete_keyframe=args.athlete_frame,
                             athlete_selector=selector, sam3_checkpoint=args.sam3_checkpoint)
-    verdict = screen(request, brain=args.brain, brain_options=brain_options(args))
+    # The verdict is printed first and the overlay drawn after it (off the critical path), except when the
+    # JSON must carry the catalog filing, which lists the overlay's files.
+    request.overlay = "now" if (args.json and args.athlete) else "after"
+    from agent.screening.run import run_folder_filer
+    verdict = screen(request, brain=args.brain, brain_options=brain_options(args),
+                     on_run_folder=run_folder_filer(args.athlete))     # filed before it runs: erasable if killed
+    if args.json and not args.athlete:
+        print(json.dumps(verdict, default=str), flush=True)
+    elif not args.json:
+        print(format_verdict(verdict), flush=True)
+    from agent.screening.steps import render_pending_overlay
+    render_pending_overlay(verdict["artifacts"]["run_dir"])
     if args.athlete:
         from agent.screening.run import file_run
         verdict["catalog"] = file_run(verdict, args.athlete)
-    if args.json:
-        print(json.dumps(verdict, default=str))
-    else:
-        print(format_verdict(verdict))
-        filed = verdict.get("catalog")
-        if filed:
+        if args.json:
+            print(json.dumps(verdict, default=str))
+        else:
+            filed = verdict["catalog"]
             print(f"  filed under athlete {args.athlete} in {filed['db']}" if filed["filed"]
                   else f"  not filed under athlete {args.athlete}: {filed['reason']}")
     return 0
@@ -175,20 +182,25 @@ def brain_options(args) -> dict:
 
 
 def format_verdict(v: dict) -> str:
-    side = "" if v["side"] in ("NA", None) else f" ({v['side']})"
-    head = f"{v['test']}{side}: "
-    if v["score"] is None:
-        head += "no score: PHYSIO REVIEW"
-    else:
-        head += f"score {v['score']} (confidence {v['confidence']:.2f})" + ("  -> PHYSIO REVIEW" if v["review"] else "")
-    lines = [head]
+    """The verdict as plain text: the headline first (tools.report.headline), then why, in a physio's words."""
+    from tools.report.headline import decider_label, headline
+    from tools.report.vocabulary import criterion_name, threshold_text, value_text
+    h = headline(v)
+    lines = [h.title] + [f"  {line}" for line in h.lines]
     for why in v["reasons"]:
         lines.append(f"  review: {why}")
+    label = decider_label(v)
+    if h.kind in ("not_the_test", "not_intact") and v["criteria"]:
+        lines.append("  measured as if it were this test (not a result):")
     for c in v["criteria"]:
         mark = {True: "pass", False: "FAIL", None: "n/a "}[c["passed"]]
-        value = "-" if c["value"] is None else f"{c['value']:.3g}"
-        lines.append(f"  [{mark}] {c['id']}: {value} {c['unit']} (threshold {c['pass_if']} {c['threshold']:g}, "
-                     f"frame {c['deciding_frame']})" + (f"  {c['reason']}" if c.get("reason") else ""))
+        name = criterion_name(v["test"], c["id"]).name
+        tag = f"  <- {label.lower()}" if c["id"] == v.get("deciding_criterion") else ""
+        lines.append(f"  [{mark}] {name}: {value_text(c['value'], c['unit'])} (pass: "
+                     f"{threshold_text(c)}; frame {c['deciding_frame']}){tag}"
+                     + (f"  {c['reason']}" if c.get("reason") else ""))
+    from agent.screening.repetitions import repetition_lines
+    lines += [f"  {line}" for line in repetition_lines(v)]    # several repetitions: which one counted
     q = v.get("quality") or {}
     if q:
         lines.append(f"  pose quality: athlete in {100 * q.get('athlete_share', 0):.0f}% of frames, "

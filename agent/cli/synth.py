@@ -1,7 +1,8 @@
 """`formscout synth`: write a synthetic FMS library (skeletons, optional videos, labels).
 
-    formscout synth --out DIR --per-test N --seed S [--noise clean|realistic|hard]
-                    [--render] [--views front,side] [--tests deep_squat,...] [--size 640x480]
+    formscout synth --out DIR --per-test N --seed S [--noise clean|realistic|hard|monocular|biased|tracker]
+                    [--style classic|long_limbed|compact|uneven|heldout]
+                    [--render [--workers N]] [--views front,side] [--tests deep_squat,...] [--size 640x480|pose]
     formscout synth --out DIR --crowd crossing_front|crossing_behind|two_athletes|athlete_leaves|bystander
                     [--seed S] [--tests deep_squat] [--views front] [--size 640x480]
 
@@ -32,12 +33,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--per-test", type=int, default=4, help="trials per test; bilateral tests give L and R (default 4)")
     p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same library (default 0)")
-    p.add_argument("--noise", default="clean", choices=["clean", "realistic", "hard"],
+    p.add_argument("--noise", default="clean", choices=["clean", "realistic", "hard", "monocular", "biased", "tracker"],
                    help="pose-estimator noise on the written skeletons (truth/ stays exact; default clean)")
-    p.add_argument("--render", action="store_true", help="also render an mp4 per clip (slow: ~10 frames/s per core)")
+    p.add_argument("--style", default="classic",
+                   help="generator style (tools/synth/style.py): classic (default), long_limbed, compact, uneven, "
+                        "heldout; a style other than classic brings its own noise models")
+    p.add_argument("--render", action="store_true",
+                   help="also render an mp4 per clip (~22 frames per CPU second at 640x480, ~67 at --size pose)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="--render: parallel render processes (default 0 = one per core; 1 = in this process); "
+                        "the files are the same whatever the number")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--views", default="front,side", help="camera views, comma-separated: front, side, 45, back")
     p.add_argument("--tests", default="", help="only these tests (comma-separated; default all seven)")
-    p.add_argument("--size", default="640x480", help="video/uv image size WxH in pixels (default 640x480)")
+    p.add_argument("--size", default="640x480",
+                   help="video/uv image size WxH in pixels (default 640x480), or 'pose': 384x288, the smallest "
+                        "frame that gives MediaPipe's pose model its full input detail (about 3x faster to render)")
     p.add_argument("--crowd", default="", metavar="SCENARIO",
                    help="instead of a library: one clip with other people in the frame (crossing_front, "
                         "crossing_behind, two_athletes, athlete_leaves, bystander); first of --tests / --views")
@@ -46,6 +57,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _size(text: str) -> tuple[int, int]:
+    if text.strip().lower() == "pose":
+        from tools.synth.render import POSE_SIZE
+        return POSE_SIZE
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -59,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from tools.core.fms import TESTS
     from tools.synth.library import LibraryConfig, generate_library
 
+    from tools.synth.style import get_style
+    get_style(args.style)                      # an unknown style is one clear line (exit 2)
     tests = tuple(t.strip() for t in args.tests.split(",") if t.strip()) or TESTS
     unknown = [t for t in tests if t not in TESTS]
     if unknown:
@@ -71,8 +87,27 @@ def run(args: argparse.Namespace) -> int:
                                   view=views[0] if views else "front", size=(width, height))
         print(json.dumps(summary, indent=2, default=str))
         return 0
-    summary = generate_library(LibraryConfig(
-        out_dir=Path(args.out), per_test=args.per_test, seed=args.seed, noise=args.noise, render=args.render,
-        views=views, tests=tests, width=width, height=height))
+    if args.workers < 0:
+        raise InputError(f"--workers must be 0 (one per core) or more, got {args.workers}")
+    bars: dict = {}
+    try:
+        summary = generate_library(LibraryConfig(
+            out_dir=Path(args.out), per_test=args.per_test, seed=args.seed, noise=args.noise, render=args.render,
+            views=views, tests=tests, width=width, height=height, style=args.style, workers=args.workers),
+            progress=None if args.no_progress else lambda stage, done, total: _tick(bars, stage, done, total))
+    finally:
+        for bar in bars.values():
+            bar.close()
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _tick(bars: dict, stage: str, done: int, total: int | None) -> None:
+    """One progress bar per stage (skeletons, render; agent/cli/progress.py), moved to `done`."""
+    if stage not in bars:
+        from agent.cli.progress import ProgressBar
+
+        for other in bars.values():           # the stage before is over
+            other.close()
+        bars[stage] = ProgressBar(stage, stage, unit="video" if stage == "render" else "clip", total=total)
+    bars[stage].counts(done, total)

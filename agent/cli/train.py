@@ -4,6 +4,9 @@
       DIR: every labels.csv under DIR (clips found beside each CSV); CSV: that file
       (clips beside it, or --clips DIR). Splits are by athlete; a fifth of the
       athletes are held out to report metrics and fit the temperatures.
+  formscout train --refit --base model.pt --data DIR [--out model.pt]
+      Refits the out-of-distribution detector and the retrieval metric of a trained checkpoint on
+      the training / validation athletes it records (weights unchanged); --data is what it was trained on.
   formscout train --finetune LABELS.csv --clips DIR --lora [--base model.pt] [--out ADAPTER_DIR]
       Adapts the base model with LoRA (peft) and saves only the adapter. LoRA goes on the last
       ST-GCN block and the score head; about 30% of the athletes are held out (inner validation)
@@ -33,6 +36,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--finetune", metavar="LABELS.csv", help="fine-tune on these labelled clips instead")
     p.add_argument("--clips", help="folder holding <clip_id>.npz skeletons (default: beside the CSV)")
     p.add_argument("--lora", action="store_true", help="fine-tune with LoRA adapters (the only mode offered)")
+    p.add_argument("--refit", action="store_true",
+                   help="refit the out-of-distribution detector and retrieval metric of --base on --data")
     p.add_argument("--base", help="base checkpoint to fine-tune (default: the committed one)")
     p.add_argument("--out", help="output checkpoint (pretrain, default out/stgcn.pt) or adapter folder "
                                  "(fine-tune, default out/stgcn_lora)")
@@ -90,8 +95,26 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train with a progress bar on stderr (epochs done of at most --epochs, time left; tools.core.progress)."""
+    from agent.cli.progress import ProgressBar
+    from tools.core.progress import reporting
+    with ProgressBar("epochs", "training", unit="epoch") as bar, reporting(bar):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from tools.scoring.stgcn.train import LoraSettings, TrainConfig, finetune_lora, pretrain
     command = _command(args)
+    if args.refit:
+        from tools.scoring.stgcn.train import refit_post_hoc
+        if not (args.base and args.data):
+            raise InputError("--refit needs --base CHECKPOINT and --data (the library it was trained on)")
+        rows = load_rows(find_label_files(args.data), args.clips, args.skip_missing)
+        out = refit_post_hoc(rows, args.base, args.out or args.base, seed=args.seed)
+        print(json.dumps(out, indent=2) if args.json else
+              f"refitted the out-of-distribution detector and retrieval metric of {args.base} on {out['n_train']} "
+              f"training and {out['n_val']} validation clips -> {out['output']}")
+        return 0
     if bool(args.data) == bool(args.finetune):
         raise InputError("give either --data DIR_OR_CSV (pretrain) or --finetune LABELS.csv --clips DIR --lora")
     if args.finetune:

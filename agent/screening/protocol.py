@@ -1,6 +1,7 @@
 """The FMS screening protocol as data: which tool comes next, with which arguments.
 
-video -> pose -> 3D -> prepare (fill, smooth, quality) -> measure -> rules ->
+video -> pose -> 3D -> fit (camera, floor, constant-bone skeleton) -> prepare (fill, smooth, quality) ->
+measure -> repetitions -> rules ->
 ST-GCN -> retrieve clips -> retrieve passages -> decide -> overlay.
 `next_call(request, results)` looks at what has run so far and returns the
 next (tool, arguments), or None when the protocol is complete. The protocol
@@ -50,6 +51,8 @@ class ScreenRequest:
     source_sha256: str = ""
     use_stgcn: bool = True
     use_retrieval: bool = True
+    overlay: str = "now"             # now: drawn before the run ends; after: the run leaves the job for the
+                                     # caller to draw once the verdict is out (agent.screening.steps.render_pending_overlay)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -70,9 +73,29 @@ class ProtocolStep:
 
 
 def _skeleton_in(r: ScreenRequest, s: dict) -> str:
+    if "fit_skeleton" in s:
+        return s["fit_skeleton"]["skeleton_path"]
     if "lift_to_3d" in s:
         return s["lift_to_3d"]["skeleton_path"]
     return r.source
+
+
+def _repetitions(s: dict) -> dict:
+    """score_rubric's repetitions argument: the segmentation's file, when segment_repetitions ran."""
+    seg = s.get("segment_repetitions")
+    return {"repetitions_path": seg["repetitions_path"]} if seg and seg.get("repetitions_path") else {}
+
+
+def _scored(s: dict) -> str:
+    """The skeleton the score was measured on: the counted repetition's own clip, else the prepared one."""
+    return s.get("score_rubric", {}).get("counted_skeleton_path") or _prepared(s)
+
+
+def _timeline(s: dict) -> list:
+    """The repetitions to mark on the overlay's timeline (score_rubric's when it scored them, else the segmentation's)."""
+    reps = s.get("score_rubric", {}).get("repetitions") or s.get("segment_repetitions", {}).get("repetitions") or []
+    keep = ("index", "start_frame", "end_frame", "status", "score", "side")
+    return [{k: r.get(k) for k in keep if k in r} for r in reps]
 
 
 def _prepared(s: dict) -> str:
@@ -140,20 +163,32 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
                  lambda r, s: {"pose_path": s["estimate_pose"]["pose_path"], "run_dir": r.run_dir,
                                "source_sha256": r.source_sha256},
                  applies=lambda r, s: not r.is_skeleton),
+    ProtocolStep("fit_skeleton", "Fit one constant-bone skeleton to the keypoints: camera, floor and gravity, "
+                 "the athlete's own left and right, and the body's travel.",
+                 lambda r, s: {"pose_path": s["estimate_pose"]["pose_path"], "run_dir": r.run_dir,
+                               "fallback_skeleton_path": s["lift_to_3d"]["skeleton_path"], "video_path": r.source,
+                               "source_sha256": r.source_sha256},
+                 applies=lambda r, s: not r.is_skeleton),
     ProtocolStep("prepare_skeleton", "Fill short dropouts, smooth, and check pose quality for this test.",
                  lambda r, s: {"skeleton_path": _skeleton_in(r, s), "run_dir": r.run_dir, "test": r.test}),
     ProtocolStep("measure_angles", "Measure the named joint angles over the whole clip.",
                  lambda r, s: {"skeleton_path": _prepared(s), "run_dir": r.run_dir}),
+    ProtocolStep("segment_repetitions", "Find where each repetition starts, bottoms out and ends (the best counts).",
+                 lambda r, s: {"skeleton_path": _prepared(s), "run_dir": r.run_dir, "test": r.test},
+                 required=False),
     ProtocolStep("score_rubric", "Judge each criterion of the rubric against its threshold.",
                  lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "",
                                "pain": r.pain, "heels_raised": r.heels_raised,
                                "criteria_file": r.criteria_file, "sex": r.sex,
-                               "hand_length_m": r.hand_length_m, "clearing_pain": r.clearing_pain}),
+                               "hand_length_m": r.hand_length_m, "clearing_pain": r.clearing_pain,
+                               **_repetitions(s)}),
     ProtocolStep("score_stgcn", "Ask the ST-GCN for its second opinion on the score.",
-                 lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "", "pain": r.pain},
+                 lambda r, s: {"skeleton_path": _scored(s), "test": r.test,
+                               "side": (s["score_rubric"].get("side") if s["score_rubric"].get("repetition_mode")
+                                        else None) or r.side or "", "pain": r.pain},
                  applies=lambda r, s: _optional(r, "score_stgcn"), required=False),
     ProtocolStep("retrieve_similar_clips", "Find the physio-scored clips that move most like this one.",
-                 lambda r, s: {"skeleton_path": _prepared(s), "test": r.test,
+                 lambda r, s: {"skeleton_path": _scored(s), "test": r.test,
                                "side": s["score_rubric"].get("side") or r.side or "", "k": 5},
                  applies=lambda r, s: _optional(r, "retrieve_similar_clips"), required=False),
     ProtocolStep("retrieve_passages", "Look up the rubric passages the score rests on, for citation.",
@@ -174,7 +209,9 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
                                "value": _decider(s).get("value"),
                                "unit": _decider(s).get("unit", "deg"),
                                "passed": str(_decider(s).get("passed", "")),
-                               "video_path": "" if r.is_skeleton else r.source},
+                               "video_path": "" if r.is_skeleton else r.source,
+                               **({"when": r.overlay} if r.overlay != "now" else {}),
+                               **({"repetitions": _timeline(s)} if _timeline(s) else {})},
                  required=False),
 )
 STEPS: dict[str, ProtocolStep] = {p.tool: p for p in PROTOCOL}
@@ -214,7 +251,8 @@ def provenance_problems(request: ScreenRequest, calls: dict[str, tuple[dict, dic
     problems: list[str] = []
     args = {tool: a for tool, (a, _) in calls.items()}
     res = {tool: r for tool, (_, r) in calls.items()}
-    source = res["lift_to_3d"]["skeleton_path"] if "lift_to_3d" in res else request.source
+    source = (res["fit_skeleton"]["skeleton_path"] if "fit_skeleton" in res
+              else res["lift_to_3d"]["skeleton_path"] if "lift_to_3d" in res else request.source)
     if "prepare_skeleton" in args:
         if args["prepare_skeleton"].get("skeleton_path") != source:
             problems.append("prepare_skeleton did not read the skeleton of this clip")
@@ -222,9 +260,14 @@ def provenance_problems(request: ScreenRequest, calls: dict[str, tuple[dict, dic
             problems.append(f"prepare_skeleton was asked about {args['prepare_skeleton'].get('test')!r}, "
                             f"not {request.test!r}")
     prepared = res.get("prepare_skeleton", {}).get("skeleton_path")
-    for tool in ("measure_angles", "score_rubric", "score_stgcn", "retrieve_similar_clips"):
-        if tool in args and args[tool].get("skeleton_path") != prepared:
+    counted = res.get("score_rubric", {}).get("counted_skeleton_path")   # the counted repetition's own clip
+    for tool in ("measure_angles", "segment_repetitions", "score_rubric", "score_stgcn", "retrieve_similar_clips"):
+        allowed = {prepared, counted} if tool in ("score_stgcn", "retrieve_similar_clips") and counted else {prepared}
+        if tool in args and args[tool].get("skeleton_path") not in allowed:
             problems.append(f"{tool} did not read the prepared skeleton of this clip")
+    if "segment_repetitions" in res and "score_rubric" in args and \
+            (args["score_rubric"].get("repetitions_path") or "") != res["segment_repetitions"].get("repetitions_path"):
+        problems.append("score_rubric did not read the repetitions segment_repetitions found")
     if "score_rubric" in args:
         a = args["score_rubric"]
         if a.get("test") != request.test:

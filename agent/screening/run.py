@@ -10,21 +10,35 @@ call, a call the tools refused, an attempt to end before the required steps
 or be reached. Each of these sends the run to physio review. Files:
   verdict.json, trace.json, skeleton.npz, angles.csv, overlay.mp4,
   overlay_deciding_frame.png (+ pose_2d.npz, skeleton_raw.npz for video input)
+  repetitions.json (+ repetitions/rep_NN.npz when the clip holds several: agent/screening/repetitions.py)
+
+Run folders (agent.screening.run_folder): the clip is checked before any folder
+is made (bad input leaves nothing behind); each run then claims a folder of its
+own (new, or an empty one named with --out), every artifact is written to a
+temporary name and renamed, trace.json follows the last artifact and
+verdict.json comes last. The verdict records the sha256 of the clip, of the
+skeleton the score was measured on and of every other file of the run
+(`hashes`), so `formscout trace verify` proves the folder's files are this
+run's and a verdict can never point at another clip's files.
 """
 from __future__ import annotations
 
 import json
 import logging
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from agent.screening.brains import make_brain
 from agent.screening.protocol import PROTOCOL, ScreenRequest, missing_required, planned_order, provenance_problems
-from agent.screening.steps import STEP_FUNCTIONS, optional_steps_unavailable
+from agent.screening.run_folder import VERDICT_FILE, new_run_folder, new_run_id
+from agent.screening.steps import OVERLAY_JOB_FILE, STEP_FUNCTIONS, optional_steps_unavailable
 from agent.trace.record import TraceRecorder, save_trace
 from tools.core.errors import InputError
-from tools.core.files import file_sha256
+from tools.core.files import OWNER_MARKER, file_sha256, write_json_atomic
+from tools.core.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +52,16 @@ def _check_source(path: str) -> Path:
     return p
 
 
+def _check_clip(source: Path, request: ScreenRequest) -> None:
+    """The clip is usable (a skeleton loads, a video probes within the limits) before any folder is made."""
+    if request.is_skeleton:
+        from tools.core.skeleton import Skeleton
+        Skeleton.load(source)
+    else:
+        from tools.video.clip import probe_video
+        probe_video(source, max_duration_s=request.max_duration_s, max_size_mb=request.max_size_mb)
+
+
 TASK = """Screen this Functional Movement Screen clip. Call the tools in protocol order:
 {order}, then give the decision as the final answer. Never state a measurement
 that a tool did not return; a run without measurement cannot end in a score.
@@ -47,7 +71,9 @@ Request:
 ```"""
 
 
-def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None = None) -> dict:
+def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None = None,
+           progress: ProgressCallback | None = None, *,
+           on_run_folder: Callable[[Path, str], None] | None = None) -> dict:
     """Run the screening agent on one clip; returns the verdict (also written to the run folder).
 
     One run = one smolagents ToolCallingAgent run: the brain chooses the calls,
@@ -60,6 +86,11 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
 
     `brain`: a name from agent.screening.brains.BRAINS (built with `brain_options`), or a
     ready smolagents Model (tests, benchmarks, the app's own instances).
+    `progress`: hears each step start and finish from the trace recorder ("steps" events), and the
+    frame counts the tools report inside a step ("decode", "pose", "overlay"; tools.core.progress).
+    `on_run_folder(run_dir, run_id)` is called once the run's folder is claimed, before anything is
+    written into it (`run_folder_filer` records it under the athlete, so an erasure finds even a run
+    that never finished).
     """
     from tools.core.fms import check_test_and_side
 
@@ -67,8 +98,14 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
     if request.side == "NA":
         request.side = None
     source = _check_source(request.source)
-    run_dir = Path(request.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_clip(source, request)
+    run_dir, run_id = new_run_folder(request.run_dir or None, request.test, new_run_id())
+    if on_run_folder is not None:
+        try:
+            on_run_folder(run_dir, run_id)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)      # claimed a moment ago and still empty: leave nothing
+            raise
     request.run_dir = str(run_dir)
     request.source = str(source)
     request.source_sha256 = file_sha256(source)
@@ -76,7 +113,7 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
     request.extra = dict(request.extra, skip=skip)
     brain_name = brain if isinstance(brain, str) else type(brain).__name__
     recorder = TraceRecorder.start(
-        brain=brain_name, brain_model=None, athlete_id=request.athlete_id or None,
+        run_id=run_id, brain=brain_name, brain_model=None, athlete_id=request.athlete_id or None,
         test=request.test, side=request.side or "NA",
         input={"kind": "skeleton" if request.is_skeleton else "video", "name": source.name,
                "sha256": request.source_sha256},
@@ -93,6 +130,8 @@ def screen(request: ScreenRequest, brain="protocol", brain_options: dict | None 
         raise
     recorder.header["brain_model"] = getattr(model, "model_id", None)
     recorder.header["brain_provenance"] = getattr(model, "provenance", None) or {}
+    recorder.progress = progress
+    recorder.announce_plan(planned_order(request))
     return _run_agent(request, model, recorder, run_dir)
 
 
@@ -108,7 +147,10 @@ def _run_agent(request: ScreenRequest, model, recorder: TraceRecorder, run_dir: 
 
     from agent.screening.toolbox import CallLog, make_tools
 
-    call_log = CallLog()
+    what = {p.tool: p.why for p in PROTOCOL}
+    call_log = CallLog(on_start=lambda tool: recorder.step_started(tool, what.get(tool, "")),
+                       on_finish=lambda rec: recorder.step_finished(rec.tool, rec.error),
+                       listener=recorder.progress)
     ends: list[tuple[object, int]] = []                   # (memory step, len(call_log.calls) when it ended)
     agent = ToolCallingAgent(tools=make_tools(call_log, offered_tools(request)), model=model, max_steps=len(PROTOCOL) + 4,
                              verbosity_level=LogLevel.OFF, final_answer_checks=[_required_steps_check(request, call_log)],
@@ -147,10 +189,24 @@ def _finish(request: ScreenRequest, recorder: TraceRecorder, events: list, calls
     failed = next((e for e in events if e.error and not e.brain), None)
     failure = (failed.tool, failed.error) if failed else None
     verdict = _verdict(request, calls, failure, run_dir, recorder.header["run_id"], brain_problems, brain_final)
+    verdict["hashes"] = run_hashes(request.source_sha256, run_dir, verdict["artifacts"].get("skeleton_npz"))
     trace = recorder.finish(verdict)
     save_trace(trace, run_dir / "trace.json")
-    (run_dir / "verdict.json").write_text(json.dumps(verdict, indent=2, default=str))
+    write_json_atomic(run_dir / VERDICT_FILE, verdict)        # last: the run folder is complete
     return verdict
+
+
+RUN_RECORD_FILES = ("trace.json", VERDICT_FILE, OWNER_MARKER, OVERLAY_JOB_FILE)   # not artifacts: not hashed
+
+
+def run_hashes(clip_sha256: str, run_dir: Path, skeleton_npz: str | None) -> dict:
+    """sha256 of the clip, of the skeleton the score was measured on, and of every artifact in the run folder."""
+    files = {p.relative_to(run_dir).as_posix(): file_sha256(p) for p in sorted(run_dir.rglob("*"))
+             if p.is_file() and p.name not in RUN_RECORD_FILES and not p.name.startswith(".")}
+    skeleton = Path(skeleton_npz) if skeleton_npz else None
+    return {"clip_sha256": clip_sha256,
+            "skeleton_sha256": file_sha256(skeleton) if skeleton is not None and skeleton.is_file() else None,
+            "files": files}
 
 
 @dataclass
@@ -294,10 +350,16 @@ def _verdict(request: ScreenRequest, calls: dict, failure, run_dir: Path, run_id
         "confidence": decision["confidence"],
         "review": bool(decision["review"] or reasons),
         "reasons": reasons,
+        # which evidence settled the verdict (agent/screening/decide.py), each reason with its evidence
+        "decided_by": decision.get("decided_by") or ("brain" if brain_problems else "no_decision"),
+        "reason_details": list(decision.get("reason_details", [])) + [
+            {"evidence": "brain", "text": f"brain: {p}"} for p in brain_problems or []],
+        "second_opinion": decision.get("second_opinion"),
         "deciding_criterion": rubric.get("deciding_criterion"),
         "deciding_frame": rubric.get("deciding_frame"),
         "deciding_time_s": overlay.get("deciding_time_s"),
         "view": rubric.get("view"),
+        "test_recognition": _test_recognition(rubric.get("recognition")),
         "criteria": rubric.get("criteria", []),
         "inputs": rubric.get("inputs", {"pain": request.pain}),
         "rubric_version": rubric.get("rubric_version"),
@@ -309,7 +371,36 @@ def _verdict(request: ScreenRequest, calls: dict, failure, run_dir: Path, run_id
         "brain_final_answer": brain_final[:2000],
         "artifacts": artifacts,
         "disclaimer": "Screening aid, not a diagnosis: a physio reviews every result.",
+        **_repetitions(results, decision, quality),
     }
+
+
+def _repetitions(results: dict, decision: dict, quality: dict) -> dict:
+    """Every repetition found, the one that counted, each side's decision (agent/screening/repetitions.py)."""
+    from agent.screening.repetitions import verdict_repetitions
+    return verdict_repetitions(results, decision, quality)
+
+
+def _test_recognition(recognition: dict | None) -> dict | None:
+    """Whether the movement looks like the asked-for test, as the rubric's recognition said (no features)."""
+    if not recognition:
+        return None
+    return {k: recognition.get(k) for k in ("asked", "asked_score", "looks_like", "matches_asked", "reason")}
+
+
+def run_folder_filer(athlete_id: str, db: str | None = None) -> Callable[[Path, str], None] | None:
+    """An `on_run_folder` callback recording each new run folder under the athlete in the catalog at `db`
+    (index.library.runs.record_output); None when there is no athlete or no catalog in this install."""
+    if not athlete_id:
+        return None
+    try:
+        from index.library.runs import record_output
+    except ModuleNotFoundError:
+        return None
+
+    def file_folder(run_dir: Path, run_id: str) -> None:
+        record_output(db=db, athlete_id=athlete_id, path=run_dir, kind="run_dir", owner_id=run_id)
+    return file_folder
 
 
 def file_run(verdict: dict, athlete_id: str, db: str | None = None) -> dict:
@@ -323,13 +414,13 @@ def file_run(verdict: dict, athlete_id: str, db: str | None = None) -> dict:
         from index.storage.paths import resolve_db_path
     except ModuleNotFoundError as exc:
         return {"filed": False, "reason": f"the catalog is not built in this install ({exc.name})"}
-    run_dir = Path(verdict["artifacts"]["run_dir"])
-    trace = verdict["artifacts"]["trace_json"]
+    run_dir = Path(verdict["artifacts"]["run_dir"]).resolve()
+    trace = str(Path(verdict["artifacts"]["trace_json"]).resolve())
     files = sorted(str(p) for p in run_dir.rglob("*") if p.is_file() and str(p) != trace)
     record_run(db=db, run_id=verdict["run_id"], athlete_id=athlete_id, test=verdict["test"], side=verdict["side"],
                score=verdict["score"], review=bool(verdict["review"]), trace_path=trace,
                confidence=verdict.get("confidence"), review_reasons=verdict.get("reasons") or [],
-               artifact_paths=files)
+               artifact_paths=files, run_dir=run_dir)
     return {"filed": True, "db": str(resolve_db_path(db))}
 
 

@@ -1,7 +1,8 @@
 """The screening steps the agent can call, as JSON-in / JSON-out functions over files.
 
 Each step calls one capability in tools/ (never re-implements a measurement),
-writes big arrays to files in the run folder and returns a JSON-serialisable
+writes big arrays to files in the run folder (each to a temporary name renamed
+into place, so a reader never sees half a file) and returns a JSON-serialisable
 dict with values, units, frames and provenance. agent/screening/toolbox.py wraps each
 as a smolagents Tool; the protocol brain calls them in FMS protocol order.
 """
@@ -16,8 +17,11 @@ import numpy as np
 
 from tools.scoring.criteria import load_criteria
 from tools.geometry.angles import measure, save_series_csv
+from tools.core import progress
 from tools.core.errors import InputError
+from tools.core.files import atomic_path
 from tools.core.skeleton import JOINT_INDEX, Skeleton
+from agent.screening.repetitions import segment_repetitions
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,7 @@ POSE_FILE = "pose_2d.npz"
 SAM3_MASK_FILE = "athlete_mask.png"
 RAW_SKELETON_FILE = "skeleton_raw.npz"
 SKELETON_FILE = "skeleton.npz"
+OVERLAY_JOB_FILE = "overlay_job.json"   # an overlay still to draw (render_overlay when="after")
 # = tools.scoring.stgcn.infer.DEFAULT_CHECKPOINT, named here so that checking for it does not import torch (tested equal)
 STGCN_CHECKPOINT = Path(__file__).resolve().parents[2] / "tools" / "assets" / "stgcn" / "stgcn_fms.pt"
 
@@ -56,7 +61,9 @@ def select_athlete_sam3(video_path: str, run_dir: str, checkpoint: str, keyframe
         x0, y0, x1, y1 = chosen.box_xyxy
         out["athlete_box_xywh_px"] = [round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
         mask_path = Path(run_dir) / SAM3_MASK_FILE
-        cv2.imwrite(str(mask_path), chosen.mask.astype(np.uint8) * 255)
+        with atomic_path(mask_path) as tmp:
+            if not cv2.imwrite(str(tmp), chosen.mask.astype(np.uint8) * 255):
+                raise OSError(f"could not write {mask_path}")
         out["mask_path"] = str(mask_path)
     # what estimate_pose must report as a selection problem (the clip then goes to review)
     out["problems"] = ([f"SAM 3: {chosen.reason}"] if (not chosen.found or chosen.ambiguous) else [])
@@ -81,17 +88,22 @@ def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", wei
     `athlete_point` (x, y px) on video frame `keyframe`, else the one doing the test. The result's
     "selection" says how they were chosen, the candidates, and identity switches detected / repaired.
     """
-    from tools.pose.backends import estimate_pose as run_pose
+    from tools.people.athlete_pose import estimate_pose as run_pose
     from tools.video.clip import probe_video
+    # the later steps' heavy imports (scipy ~1 s, torch for the ST-GCN ~2 s) load on the other core meanwhile
+    import_in_background(("scipy.signal", "scipy.interpolate")
+                         + (("tools.scoring.stgcn.infer",) if STGCN_CHECKPOINT.is_file() else ()))
     # Clips faster than max_pose_fps are posed on every n-th frame (pose is the slowest step).
     # Not lower than 30 by default: on the rendered demo, posing a 30 fps clip at 15 fps broke
     # MediaPipe's frame-to-frame tracking enough to move the fist position by 6 cm and flip a 3 to a 1.
-    fps = probe_video(video_path, min_duration_s=0.0, max_duration_s=float("inf"), max_size_mb=float("inf")).fps
+    info = probe_video(video_path, min_duration_s=0.0, max_duration_s=float("inf"), max_size_mb=float("inf"))
+    fps = info.fps
     every_nth = max(1, int(round(fps / max_pose_fps))) if max_pose_fps > 0 else 1
-    pose = run_pose(video_path, backend=backend, weights=weights or None, every_nth=every_nth,
-                    athlete_box=_numbers(athlete_box, 4, "athlete_box"),
-                    athlete_point=_numbers(athlete_point, 2, "athlete_point"), keyframe=int(keyframe or 0),
-                    select=select or "auto")
+    with progress.expecting(-(-info.n_frames // every_nth) if info.n_frames else None):   # frames the pose sees
+        pose = run_pose(video_path, backend=backend, weights=weights or None, every_nth=every_nth,
+                        athlete_box=_numbers(athlete_box, 4, "athlete_box"),
+                        athlete_point=_numbers(athlete_point, 2, "athlete_point"), keyframe=int(keyframe or 0),
+                        select=select or "auto")
     if selection_problems:
         # an upstream selector (SAM 3) could not settle who the athlete is: say so in the quality report
         pose.meta.setdefault("selection", {}).setdefault("problems", []).extend(str(p) for p in selection_problems)
@@ -100,13 +112,35 @@ def estimate_pose(video_path: str, run_dir: str, backend: str = "mediapipe", wei
                   image_size=np.asarray(pose.image_size), meta=np.asarray(json.dumps(pose.meta, default=str)))
     if pose.world_xyz is not None:
         arrays["world_xyz"] = pose.world_xyz
-    np.savez_compressed(path, **arrays)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
     return {"pose_path": str(path), "backend": pose.meta.get("backend", backend),
             "n_frames": pose.n_frames, "every_nth_frame": every_nth, "pose_fps": round(pose.fps, 3),
             "detection_share": round(pose.detection_share, 4),
             "has_world_3d": pose.world_xyz is not None, "image_size": list(pose.image_size),
             "model": {k: pose.meta[k] for k in ("model_file", "model_sha256", "version") if k in pose.meta},
             "selection": _selection_json(pose.meta.get("selection"))}
+
+
+def import_in_background(modules: tuple[str, ...]) -> None:
+    """Import `modules` in a daemon thread, so that a later step finds them loaded (a module being imported
+    is waited for, never loaded twice); a failure is left for that step to raise."""
+    import importlib
+    import sys
+    import threading
+
+    todo = [m for m in modules if m not in sys.modules]
+    if not todo:
+        return
+
+    def load() -> None:
+        for name in todo:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001  the step that needs it raises it properly
+                log.debug("background import of %s failed: %s", name, exc)
+
+    threading.Thread(target=load, name="import ahead", daemon=True).start()
 
 
 def _numbers(value, n: int, name: str) -> tuple[float, ...] | None:
@@ -145,18 +179,64 @@ def lift_to_3d(pose_path: str, run_dir: str, source_sha256: str = "") -> dict:
             "measurement_plane": skel.meta.get("measurement_plane", "3d")}
 
 
+FIT_SKELETON_FILE = "skeleton_fit.npz"
+
+
+def fit_skeleton(pose_path: str, run_dir: str, fallback_skeleton_path: str, video_path: str = "",
+                 source_sha256: str = "") -> dict:
+    """The measurement stage (tools.geometry.fit): camera intrinsics (from the clip's metadata, else a phone
+    prior), gravity and the floor, one constant-bone skeleton per athlete fitted to the 2D keypoints, the
+    athlete's own left/right kept by facing, and the body's travel on the floor. Returns the fitted skeleton
+    (skeleton_fit.npz) with the camera estimate and its source, floor, lens height and pitch, per-frame
+    reprojection residual (px) and the view azimuth; a pose without the model's own 3D (a 2D backend) is
+    not fitted and the lifted skeleton (`fallback_skeleton_path`) goes on, with the reason."""
+    from tools.geometry.fit import fit_pose
+    from tools.pose.backends import PoseResult
+    with np.load(pose_path, allow_pickle=False) as d:
+        pose = PoseResult(uv=d["uv"], conf=d["conf"], world_xyz=d["world_xyz"] if "world_xyz" in d.files else None,
+                          image_size=tuple(int(v) for v in d["image_size"]), fps=float(d["fps"]),
+                          meta=json.loads(str(d["meta"])))
+    if pose.world_xyz is None:
+        return {"skeleton_path": fallback_skeleton_path, "fitted": False,
+                "reason": f"the {pose.meta.get('backend', '2D')} pose backend gives no 3D of its own to settle depth; "
+                          "the image-plane skeleton is measured instead"}
+    metadata: dict = {}
+    if video_path:
+        from tools.video.clip import camera_metadata
+        metadata = camera_metadata(video_path)
+    try:
+        skel, report = fit_pose(pose, metadata=metadata, source_meta={"source_sha256": source_sha256})
+    except ValueError as exc:
+        return {"skeleton_path": fallback_skeleton_path, "fitted": False, "reason": f"the fit could not run: {exc}"}
+    path = skel.save(Path(run_dir) / FIT_SKELETON_FILE)
+    r = report.to_dict()
+    return {"skeleton_path": str(path), "fitted": True, "n_frames": skel.n_frames, "fps": skel.fps,
+            "camera": {**r["intrinsics"], "metadata": metadata}, "floor": r["floor"],
+            "camera_height_m": r["camera_height_m"], "camera_pitch_deg": r["pitch_deg"],
+            "camera_roll_deg": r["roll_deg"], "view_azimuth_deg": r["view_azimuth_deg"],
+            "residual_px": {"median": r["residual_px_median"], "p90": r["residual_px_p90"],
+                            "per_frame": r["residual_px_per_frame"]},
+            "bone_lengths_m": r["bone_lengths_m"], "contacts": r["contacts"], "facing": r["facing"],
+            "problems": r["problems"], "notes": r["notes"], "cpu_s": r["cpu_s"]}
+
+
 def prepare_skeleton(skeleton_path: str, run_dir: str, test: str, max_gap_s: float = 0.2,
                      smooth_window_s: float = 0.2) -> dict:
-    """Fill short dropouts, smooth, and report pose quality for the joints this test needs."""
+    """Repair short left/right label swaps, fill short dropouts, smooth, and report pose quality for the
+    joints this test needs (quality is measured on the skeleton as it came in)."""
+    from tools.geometry.lr_swaps import repair_lr_swaps
     from tools.geometry.quality import assess_quality
     skel = Skeleton.load(skeleton_path)
     spec = load_criteria().get(test, {})
     required = spec.get("required_joints")
     quality = assess_quality(skel, required_joints=required)
-    clean = skel.filled(max_gap_frames=max(1, int(round(max_gap_s * skel.fps)))).smoothed(window_s=smooth_window_s)
-    clean.meta.update(filled_max_gap_s=max_gap_s, smoothing="savitzky-golay", smooth_window_s=smooth_window_s)
+    unswapped, swapped = repair_lr_swaps(skel)     # before smoothing: smoothing across a swap merges the limbs
+    clean = unswapped.filled(max_gap_frames=max(1, int(round(max_gap_s * skel.fps)))).smoothed(window_s=smooth_window_s)
+    clean.meta.update(filled_max_gap_s=max_gap_s, smoothing="savitzky-golay", smooth_window_s=smooth_window_s,
+                      lr_swap_frames_repaired=len(swapped), raw_jitter_mm=quality.jitter_mm)
     path = clean.save(Path(run_dir) / SKELETON_FILE)
-    return {"skeleton_path": str(path), "quality": quality.to_dict()}
+    return {"skeleton_path": str(path), "quality": quality.to_dict(),
+            "lr_swaps_repaired": {"frames": len(swapped), "first_frames": swapped[:10]}}
 
 
 def measure_angles(skeleton_path: str, run_dir: str) -> dict:
@@ -164,15 +244,21 @@ def measure_angles(skeleton_path: str, run_dir: str) -> dict:
     skel = Skeleton.load(skeleton_path)
     series = measure(skel)
     csv_path = Path(run_dir) / "angles.csv"
-    save_series_csv(series, skel.fps, csv_path)
+    with atomic_path(csv_path) as tmp:
+        save_series_csv(series, skel.fps, tmp)
     return {"angles_csv": str(csv_path), "fps": skel.fps,
             "summaries": {name: _round(m.summary()) for name, m in series.items()}}
 
 
 def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = False,
                  heels_raised: str = "auto", criteria_file: str = "", sex: str = "",
-                 hand_length_m: float | None = None, clearing_pain: bool = False) -> dict:
-    """The deterministic FMS rubric: score 0-3, each criterion with value, threshold, margin, frame."""
+                 hand_length_m: float | None = None, clearing_pain: bool = False,
+                 repetitions_path: str = "") -> dict:
+    """The deterministic FMS rubric: score 0-3, each criterion with value, threshold, margin, frame.
+
+    With `repetitions_path` (segment_repetitions) and several repetitions in the clip, each repetition
+    is scored on its own and the best counts (agent/screening/repetitions.py).
+    """
     from tools.scoring.rubric import score_test
     skel = Skeleton.load(skeleton_path)
     heels = {"auto": None, "yes": True, "no": False}.get(str(heels_raised).lower())
@@ -180,6 +266,14 @@ def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = Fal
         raise InputError(f"heels_raised must be auto, yes or no (got {heels_raised!r})")
     if sex and sex.upper() not in ("M", "F"):
         raise InputError(f"sex must be M or F for the push-up levels (got {sex!r})")
+    if repetitions_path:
+        from agent.screening.repetitions import score_with_repetitions
+        by_repetition = score_with_repetitions(skeleton_path, test, repetitions_path, side=side or None, pain=pain,
+                                               heels_raised=heels, criteria_file=criteria_file or None,
+                                               sex=sex.upper() or None, hand_length_m=hand_length_m,
+                                               clearing_pain=clearing_pain)
+        if by_repetition is not None:
+            return by_repetition
     result = score_test(skel, test, side or None, pain=pain, heels_raised=heels,
                         criteria_file=criteria_file or None, sex=sex.upper() or None,
                         hand_length_m=hand_length_m, clearing_pain=clearing_pain)
@@ -188,9 +282,19 @@ def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = Fal
 
 def render_overlay(skeleton_path: str, run_dir: str, test: str, deciding_criterion: str = "",
                    deciding_frame: int = -1, value: float | None = None, unit: str = "deg",
-                   passed: str = "", video_path: str = "") -> dict:
-    """Skeleton overlay video (H.264) with the deciding angle drawn on the deciding frame, plus that frame as PNG."""
-    from tools.video.overlay import Highlight, write_overlay
+                   passed: str = "", video_path: str = "", when: str = "now",
+                   repetitions: list | None = None) -> dict:
+    """Skeleton overlay video (H.264) with the deciding angle drawn on the deciding frame, plus that frame as PNG.
+
+    `repetitions` (score_rubric's or segment_repetitions' list) are marked on a timeline along the bottom.
+
+    when="after": nothing is drawn yet; the files the overlay will have are returned and the job is left in
+    the run folder (OVERLAY_JOB_FILE) for render_pending_overlay, which the CLI runs once the verdict is
+    printed (the overlay is off the verdict's critical path).
+    """
+    from tools.video.overlay import Highlight, overlay_plan, write_overlay
+    if when not in ("now", "after"):
+        raise InputError(f"render_overlay: when must be 'now' or 'after', got {when!r}")
     skel = Skeleton.load(skeleton_path)
     highlight = None
     if deciding_criterion and deciding_frame >= 0:
@@ -201,7 +305,35 @@ def render_overlay(skeleton_path: str, run_dir: str, test: str, deciding_criteri
                               label=deciding_criterion.replace("_", " "),
                               value=float("nan") if value is None else float(value), unit=unit,
                               passed={"true": True, "false": False}.get(str(passed).lower()))
-    return write_overlay(skel, run_dir, video_path=video_path or None, highlight=highlight)
+    from tools.video.timeline import Timeline
+    timeline = Timeline.from_repetitions(repetitions or [], skel.n_frames)
+    if when == "after":
+        job = {"skeleton_path": str(skeleton_path), "run_dir": str(run_dir), "video_path": video_path or None,
+               "highlight": None if highlight is None else highlight.to_dict(),
+               "timeline": None if timeline is None else timeline.to_dict()}
+        job_path = Path(run_dir) / OVERLAY_JOB_FILE
+        tmp = job_path.with_name(f".{job_path.name}.tmp")
+        tmp.write_text(json.dumps(job))
+        tmp.replace(job_path)
+        return dict(overlay_plan(skel, run_dir, video_path=video_path or None, highlight=highlight),
+                    rendered="after the verdict")
+    with progress.expecting(None):                       # overlay frames are counted as they are drawn
+        return write_overlay(skel, run_dir, video_path=video_path or None, highlight=highlight, timeline=timeline)
+
+
+def render_pending_overlay(run_dir: str) -> dict | None:
+    """Draw the overlay a render_overlay(when="after") call left in `run_dir` (None when there is none)."""
+    from tools.video.overlay import Highlight, write_overlay
+    job_path = Path(run_dir) / OVERLAY_JOB_FILE
+    if not job_path.is_file():
+        return None
+    job = json.loads(job_path.read_text())
+    highlight = None if job["highlight"] is None else Highlight(**job["highlight"])
+    from tools.video.timeline import Timeline
+    out = write_overlay(Skeleton.load(job["skeleton_path"]), job["run_dir"], video_path=job["video_path"],
+                        highlight=highlight, timeline=Timeline.from_dict(job.get("timeline")))
+    job_path.unlink()
+    return out
 
 
 def _nearer_side(skel: Skeleton, frame: int) -> str:
@@ -332,8 +464,10 @@ STEP_FUNCTIONS = {
     "select_athlete_sam3": select_athlete_sam3,
     "estimate_pose": estimate_pose,
     "lift_to_3d": lift_to_3d,
+    "fit_skeleton": fit_skeleton,
     "prepare_skeleton": prepare_skeleton,
     "measure_angles": measure_angles,
+    "segment_repetitions": segment_repetitions,
     "score_rubric": score_rubric,
     "score_stgcn": score_stgcn,
     "retrieve_similar_clips": retrieve_similar_clips,

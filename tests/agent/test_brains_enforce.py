@@ -34,16 +34,16 @@ def test_a_well_behaved_text_brain_scores_like_the_protocol(tmp_path, squat_npz)
     brain = ScriptedBrain([])
     v, trace = run(tmp_path, squat_npz, brain)
     assert v["score"] == 3 and v["review"] is False and v["reasons"] == []
-    assert [s["tool"] for s in trace["steps"]] == ["prepare_skeleton", "measure_angles", "score_rubric", "decide",
-                                                   "render_overlay"]
+    assert [s["tool"] for s in trace["steps"]] == ["prepare_skeleton", "measure_angles", "segment_repetitions",
+                                                   "score_rubric", "decide", "render_overlay"]
     assert trace["brain"] == "ScriptedBrain" and trace["brain_model"] == "scripted-test-brain"
     assert trace["steps"][0]["brain_message"].startswith("Fill short dropouts")
     # the brain was shown each result as a tool message right after its call
     last = brain.chats[-1]
     tool_msgs = [m for m in last if m["role"] == "tool"]
-    assert [m["name"] for m in tool_msgs] == ["prepare_skeleton", "measure_angles", "score_rubric", "decide",
-                                              "render_overlay"]
-    assert json.loads(tool_msgs[2]["content"][0]["text"])["score"] == 3
+    assert [m["name"] for m in tool_msgs] == ["prepare_skeleton", "measure_angles", "segment_repetitions",
+                                              "score_rubric", "decide", "render_overlay"]
+    assert json.loads(tool_msgs[3]["content"][0]["text"])["score"] == 3
 
 
 def test_ending_without_measurement_gets_no_score(tmp_path, squat_npz):

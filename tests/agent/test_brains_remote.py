@@ -136,21 +136,21 @@ def test_remote_brain_runs_the_protocol(tmp_path, squat_npz, server, capsys, mon
     assert v["score"] == 3 and v["review"] is False and v["brain_final_answer"] == "Protocol complete: 3"
     trace = load_trace(v["artifacts"]["trace_json"])
     assert verify(trace) == []
-    assert [s["tool"] for s in trace["steps"]] == ["prepare_skeleton", "measure_angles", "score_rubric", "decide",
-                                                   "render_overlay"]
+    assert [s["tool"] for s in trace["steps"]] == ["prepare_skeleton", "measure_angles", "segment_repetitions",
+                                                   "score_rubric", "decide", "render_overlay"]
     port = server.url.split(":")[2].split("/")[0]
     assert trace["brain"] == "remote" and trace["brain_model"] == f"remote:qwen3-vl-8b@127.0.0.1:{port}"
     assert trace["brain_provenance"]["endpoint"] == server.url + "/chat/completions"
     assert trace["steps"][0]["brain_message"] == "Fill short dropouts, smooth, and check pose quality for this test."
     # what went over the wire: the OpenAI tool-calling protocol
     first, last = server.requests[0]["body"], server.requests[-1]["body"]
-    assert all(r["path"] == "/v1/chat/completions" for r in server.requests) and len(server.requests) == 6
+    assert all(r["path"] == "/v1/chat/completions" for r in server.requests) and len(server.requests) == 7
     assert first["model"] == "qwen3-vl-8b" and first["temperature"] == 0 and first["tool_choice"] == "auto"
     assert {t["function"]["name"] for t in first["tools"]} >= {"prepare_skeleton", "score_rubric", "decide",
                                                                 "final_answer"}
     assert first["messages"][0]["role"] == "system" and "FormScout" in first["messages"][0]["content"]
     roles = [m["role"] for m in last["messages"]]
-    assert roles.count("tool") == 5 and roles.count("assistant") == 5
+    assert roles.count("tool") == 6 and roles.count("assistant") == 6
     calls = {c["id"] for m in last["messages"] if m["role"] == "assistant" for c in m.get("tool_calls", [])}
     assert {m["tool_call_id"] for m in last["messages"] if m["role"] == "tool"} == calls
 

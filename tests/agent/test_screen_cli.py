@@ -42,7 +42,8 @@ def test_screen_skeleton_json_contract(tmp_path, squat_npz, capsys):
     core = ["prepare_skeleton", "measure_angles", "score_rubric", "decide", "render_overlay"]
     tools = [s["tool"] for s in trace["steps"]]
     assert [t for t in tools if t in core] == core  # protocol order; optional steps (ST-GCN, retrieval) between
-    assert set(tools) - set(core) <= {"score_stgcn", "retrieve_similar_clips", "retrieve_passages"}
+    assert set(tools) - set(core) <= {"segment_repetitions", "score_stgcn", "retrieve_similar_clips",
+                                      "retrieve_passages"}
     assert trace["verdict"]["score"] == 3
 
 

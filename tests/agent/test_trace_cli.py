@@ -37,7 +37,7 @@ def test_a_real_trace_matches_the_schema(run_dir):
     doc = load_trace(run_dir / "trace.json")
     assert schema_problems(doc) == []
     check = check_trace(doc)
-    assert check.intact and check.n_steps == 5
+    assert check.intact and check.n_steps == 6   # the five core steps and segment_repetitions
 
 
 @pytest.mark.parametrize("breakage, where", [

@@ -52,8 +52,8 @@ def test_with_a_library_neighbours_and_passages_are_retrieved(tmp_path, squat_np
     assert check_trace(trace).intact
     tools = [s["tool"] for s in trace["steps"]]
     # this library holds clips but no indexed passages: passage retrieval is skipped, and says why
-    assert tools == ["prepare_skeleton", "measure_angles", "score_rubric", "retrieve_similar_clips", "decide",
-                     "render_overlay"]
+    assert tools == ["prepare_skeleton", "measure_angles", "segment_repetitions", "score_rubric",
+                     "retrieve_similar_clips", "decide", "render_overlay"]
     assert "holds no rubric passages" in trace["optional_steps_skipped"]["retrieve_passages"]
     steps = {s["tool"]: s for s in trace["steps"]}
     hits = steps["retrieve_similar_clips"]["result"]["neighbours"]

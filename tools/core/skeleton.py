@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.interpolate import interp1d
-from scipy.signal import savgol_filter
 
 from tools.core.errors import InputError
 
@@ -187,6 +185,8 @@ class Skeleton:
         n_new = max(1, int(round(self.duration_s * fps)))
         t_new = np.clip(np.arange(n_new) / fps, 0, t_old[-1])
 
+        from scipy.interpolate import interp1d   # here, not at import: scipy costs ~1 s of CLI start-up
+
         def interp(a: np.ndarray) -> np.ndarray:
             if self.n_frames == 1:
                 return np.repeat(a, n_new, axis=0)
@@ -236,6 +236,7 @@ def _fill_gaps(a: np.ndarray, max_gap: int) -> np.ndarray:
 
 
 def _savgol_nan(a: np.ndarray, window: int, polyorder: int) -> np.ndarray:
+    from scipy.signal import savgol_filter   # here, not at import: scipy costs ~1 s of CLI start-up
     out = a.copy()
     for j in range(a.shape[1]):
         ok = ~np.isnan(a[:, j]).any(axis=-1)

@@ -9,6 +9,9 @@ Columns (header names, any order; case-insensitive):
                   push-up: spinal extension; rotary stability: spinal flexion); blank = no
   heels_raised    deep squat only: heels on the 2x6 board (yes/no; blank = as recorded / flat)
   hand_length_m   shoulder mobility only: measured hand length in metres (blank = estimated)
+Batch manifests (`formscout batch`, BATCH_COLUMNS) may add:
+  athlete         athlete id the run is filed under (blank = none)
+  sex             M or F: sets the push-up levels (blank = the batch default)
 
 Every problem is collected and reported at once, naming the line and the field,
 so the sheet can be fixed in one pass (tools.core.errors.InputError).
@@ -20,11 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools.core.errors import InputError
-from tools.core.files import CLIP_SUFFIXES
-from tools.core.fms import BILATERAL, CLEARING_TESTS, TESTS
+from tools.core.files import CLIP_SUFFIXES, ClipNotFound, ClipResolver
+from tools.core.fms import BILATERAL, CLEARING_TESTS, TESTS, check_sex
 
 REQUIRED = ("clip", "test")
 KNOWN = ("clip", "test", "side", "pain", "clearing_pain", "heels_raised", "hand_length_m")
+BATCH_COLUMNS = KNOWN + ("athlete", "sex")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -39,6 +43,8 @@ class ManifestRow:
     clearing_pain: bool = False
     heels_raised: bool | None = None
     hand_length_m: float | None = None
+    athlete: str = ""           # batch manifests only
+    sex: str = ""               # batch manifests only: "M", "F" or "" (not given)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,11 +60,36 @@ def _flag(value: str, where: str, field: str, problems: list[str]) -> bool | Non
     return None
 
 
-def read_manifest(path: str | Path) -> list[ManifestRow]:
-    """Read and check a session manifest. Raises InputError naming every bad row and field."""
+def read_manifest(path: str | Path, clips_dir: str | Path | None = None) -> list[ManifestRow]:
+    """Read and check a session manifest. Raises InputError naming every bad row and field.
+
+    Each clip is found by tools.core.files.ClipResolver: the path as given (absolute, relative to the
+    manifest, relative to `clips_dir`), then by its file name's stem below `clips_dir` (or the manifest's folder).
+    """
+    path = Path(path)
+    rows, problems = parse_manifest(path, clips_dir=clips_dir)
+    if problems:
+        texts = [_one_line(text) for _, text in problems]
+        shown = "; ".join(texts[:12]) + (f" (and {len(texts) - 12} more)" if len(texts) > 12 else "")
+        raise InputError(f"{len(texts)} problem(s) in manifest {path}: {shown}. Fix those rows and run again.")
+    return rows
+
+
+def _one_line(text: str) -> str:
+    """Control characters of the cells quoted in a message (a newline in a clip cell...) escaped: one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def parse_manifest(path: str | Path, columns: tuple[str, ...] = KNOWN, clips_dir: str | Path | None = None
+                   ) -> tuple[list[ManifestRow], list[tuple[int, str]]]:
+    """The good rows and the problems of the bad ones, as (line, text); a bad row is left out of the rows.
+
+    Problems with the whole file (missing, unreadable, no clip/test column, a column not in
+    `columns`, no rows) raise InputError.
+    """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"manifest not found: {path}. Give a CSV with columns {', '.join(KNOWN)}")
+        raise InputError(f"manifest not found: {path}. Give a CSV with columns {', '.join(columns)}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -70,24 +101,28 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(f"{path.name} lacks column(s) {missing}; it has {header}. "
-                         f"Columns: {', '.join(KNOWN)} (clip and test required)")
-    unknown = [c for c in header if c and c not in KNOWN]
+                         f"Columns: {', '.join(columns)} (clip and test required)")
+    unknown = [c for c in header if c and c not in columns]
     if unknown:
-        raise InputError(f"{path.name} has unknown column(s) {unknown}; known: {', '.join(KNOWN)}")
+        raise InputError(f"{path.name} has unknown column(s) {unknown}; known: {', '.join(columns)}")
     if not raw:
         raise InputError(f"{path.name} has no clip rows")
-    rows, problems = [], []
+    rows, found = [], []
+    resolver = ClipResolver(path, clips_dir)
     for line, r in enumerate(raw, start=2):
         where = f"{path.name} line {line}"
-        n_before = len(problems)
+        problems = []
         clip = r.get("clip", "")
         resolved = Path(clip) if Path(clip).is_absolute() else path.parent / clip
         if not clip:
             problems.append(f"{where}, field clip: empty; give the clip's path")
-        elif not resolved.is_file():
-            problems.append(f"{where}, field clip: file not found: {resolved}")
-        elif resolved.suffix.lower() not in CLIP_SUFFIXES:
+        elif resolved.is_file() and resolved.suffix.lower() not in CLIP_SUFFIXES:
             problems.append(f"{where}, field clip: {resolved.name} is not a video or skeleton .npz")
+        else:
+            try:
+                resolved = resolver.resolve(Path(clip).stem, clip)
+            except ClipNotFound as exc:
+                problems.append(f"{where}, field clip: file not found: {clip} ({exc})")
         test = r.get("test", "").lower()
         if test not in TESTS:
             problems.append(f"{where}, field test: unknown test {r.get('test', '')!r}; use one of {', '.join(TESTS)}")
@@ -118,11 +153,23 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
                     problems.append(f"{where}, field hand_length_m: {hand} is outside 0.10-0.30 m (give metres)")
             except ValueError:
                 problems.append(f"{where}, field hand_length_m: {r['hand_length_m']!r} is not a number of metres")
-        if len(problems) > n_before:
+        athlete, sex = _batch_fields(r, where, problems)
+        if problems:
+            found += [(line, text) for text in problems]
             continue
         rows.append(ManifestRow(line=line, clip=str(resolved), test=test, side=side, pain=bool(pain),
-                                clearing_pain=bool(clearing), heels_raised=heels, hand_length_m=hand))
-    if problems:
-        shown = "; ".join(problems[:12]) + (f" (and {len(problems) - 12} more)" if len(problems) > 12 else "")
-        raise InputError(f"{len(problems)} problem(s) in manifest {path}: {shown}. Fix those rows and run again.")
-    return rows
+                                clearing_pain=bool(clearing), heels_raised=heels, hand_length_m=hand,
+                                athlete=athlete, sex=sex))
+    return rows, found
+
+
+def _batch_fields(r: dict, where: str, problems: list[str]) -> tuple[str, str]:
+    """The athlete and sex cells of a batch manifest row ('' when blank or absent; the athlete id's
+    form is checked by the batch, against the catalog's rule)."""
+    athlete = r.get("athlete", "")
+    try:
+        sex = check_sex(r.get("sex", "")) or ""
+    except InputError:
+        problems.append(f"{where}, field sex: {r.get('sex')!r} must be M, F or blank")
+        sex = ""
+    return athlete, sex

@@ -19,15 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.core.fms import BILATERAL, TESTS
+from tools.core.fms import BILATERAL, TEST_TITLES, TESTS, test_title
+from tools.report.headline import decider_label, headline
+from tools.report.vocabulary import criterion_name, threshold_text, value_text
 
 log = logging.getLogger(__name__)
 
-TEST_TITLES = {
-    "deep_squat": "Deep squat", "hurdle_step": "Hurdle step", "inline_lunge": "In-line lunge",
-    "shoulder_mobility": "Shoulder mobility", "active_straight_leg_raise": "Active straight-leg raise",
-    "trunk_stability_pushup": "Trunk stability push-up", "rotary_stability": "Rotary stability",
-}
 SCORE_COLOURS = {0: "#b71c1c", 1: "#e65100", 2: "#f9a825", 3: "#2e7d32", None: "#9e9e9e"}
 
 CSS = """
@@ -40,6 +37,8 @@ th, td { border: 1px solid #d0d0d0; padding: 1.2mm 2mm; text-align: left; vertic
 th { background: #f1f1f1; }
 .score { display: inline-block; min-width: 7mm; text-align: center; color: white; font-weight: bold; border-radius: 2mm; padding: 0.5mm 1.5mm; }
 .flag { color: #b71c1c; font-weight: bold; } .muted { color: #757575; font-size: 8.5pt; }
+.score.provisional { background: #fff; color: #3949ab; border: 1.5px dashed #3949ab; font-weight: normal; }
+.broken { background: #b71c1c; color: #fff; font-weight: bold; padding: 1mm 2mm; border-radius: 1.5mm; }
 .composite { font-size: 15pt; font-weight: bold; } .incomplete { color: #e65100; }
 .test { page-break-inside: avoid; margin-bottom: 4mm; }
 .imgrow img { max-width: 48%; max-height: 62mm; margin-right: 2%; vertical-align: top; }
@@ -51,9 +50,20 @@ def _esc(x) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def _badge(score) -> str:
+def _badge(score, review: bool = False) -> str:
+    """A score badge; a score under a physio-review flag is drawn as provisional (outlined, 'provisional N')."""
     label = "-" if score is None else str(score)
+    if review and score is not None:
+        return f'<span class="score provisional">provisional {label}</span>'
     return f'<span class="score" style="background:{SCORE_COLOURS.get(score, "#9e9e9e")}">{label}</span>'
+
+
+def _clip_verdict(clip: dict) -> dict:
+    """A clip row of the scorecard in the verdict's shape, for tools.report.headline."""
+    return {"test": clip.get("test"), "side": clip.get("side"), "score": clip.get("score"),
+            "review": clip.get("review"), "confidence": clip.get("confidence"),
+            "inputs": {"pain": clip.get("pain")}, "test_recognition": clip.get("test_recognition"),
+            "deciding_criterion": clip.get("deciding_criterion"), "criteria": clip.get("criteria") or []}
 
 
 def _data_uri_png(fig) -> str:
@@ -164,36 +174,56 @@ def _scorecard_table(sc: dict) -> str:
         for e in r.get("errors", []):
             notes.append(f"line {e['line']}: {_esc(e['error'])}")
         if r["bilateral"]:
-            cells = "".join(f"<td>{_badge(r[s]['score'] if r[s] else None)}"
+            cells = "".join(f"<td>{_badge(r[s]['score'] if r[s] else None, bool(r[s] and r[s]['review']))}"
                             f"{' <span class=muted>(side inferred)</span>' if r[s] and r[s]['side_inferred'] else ''}</td>"
                             for s in ("L", "R"))
         else:
             one = r["score"]["score"] if r["score"] else None
-            cells = f'<td colspan="2">{_badge(one)}</td>'
+            cells = f'<td colspan="2">{_badge(one, bool(r["score"] and r["score"]["review"]))}</td>'
         rows.append(f"<tr><td>{TEST_TITLES[t]}</td>{cells}<td>{_badge(r['counted'])}</td><td>{'; '.join(notes)}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
 
 
 def _clip_section(clip: dict) -> str:
-    title = TEST_TITLES.get(clip["test"], clip["test"]) + ("" if clip["side"] in ("NA", "?") else f" ({clip['side']})")
-    parts = [f'<div class="test"><h3>{_esc(title)} {_badge(clip["score"])}'
-             f'{" <span class=flag>review</span>" if clip["review"] else ""}</h3>',
+    """One clip: its headline (tools.report.headline), deciding frame, plot and criteria in a physio's words."""
+    h = headline(_clip_verdict(clip), intact=clip.get("trace_intact"))
+    side = None if clip["side"] in ("NA", "?") else clip["side"]
+    if h.kind == "not_intact":
+        title_html = f'{_esc(test_title(clip["test"], side))} <span class="broken">{_esc(h.title)}</span>'
+    elif h.kind in ("not_the_test", "no_score"):
+        title_html = f'{_esc(h.title)}'
+    else:
+        title_html = (f'{_esc(test_title(clip["test"], side))} {_badge(clip["score"], bool(clip["review"]))}'
+                      f'{" <span class=flag>physio review</span>" if clip["review"] else ""}')
+    parts = [f'<div class="test"><h3>{title_html}</h3>',
              f'<div class="muted">{_esc(Path(clip["clip"]).name)} (manifest line {clip["line"]})'
              f'{" - " + _esc(clip["test_version"]) if clip.get("test_version") else ""}</div>']
+    parts += [f"<p>{_esc(line)}</p>" for line in h.lines if h.kind != "score"]
     if clip.get("error"):
         parts.append(f'<p class="flag">not scored: {_esc(clip["error"])}</p></div>')
+        return "".join(parts)
+    if h.kind == "not_intact":
+        parts.append("</div>")
         return "".join(parts)
     imgs = [u for u in (_file_uri(clip.get("deciding_frame_png")), criterion_plot(clip)) if u]
     if imgs:
         parts.append('<div class="imgrow">' + "".join(f'<img src="{u}"/>' for u in imgs) + "</div>")
     if clip.get("criteria"):
-        rows = ["<tr><th>Criterion</th><th>Value</th><th>Threshold</th><th>Result</th><th>Frame</th></tr>"]
+        if h.kind == "not_the_test":
+            parts.append('<p class="flag">Measured as if it were this test (not a result):</p>')
+        label = decider_label(_clip_verdict(clip)).lower()
+        rows = ["<tr><th>Criterion</th><th>Measured</th><th>Passes at</th><th>Result</th><th>Frame</th></tr>"]
         for c in clip["criteria"]:
-            value = "-" if c.get("value") is None else f"{c['value']:.3g} {c['unit']}"
+            names = criterion_name(clip["test"], c["id"])
             result = {True: "pass", False: "<b>fail</b>", None: f"not judged ({_esc(c.get('reason'))})"}[c.get("passed")]
-            rows.append(f"<tr><td>{_esc(c['id'])}</td><td>{value}</td><td>{_esc(c['pass_if'])} {c['threshold']:g}</td>"
+            tag = f" <span class='muted'>({_esc(label)})</span>" if c["id"] == clip.get("deciding_criterion") else ""
+            rows.append(f"<tr><td>{_esc(names.name)}{tag}<br><span class='muted'>{_esc(names.explanation)}</span></td>"
+                        f"<td>{_esc(value_text(c.get('value'), c.get('unit')))}</td><td>{_esc(threshold_text(c))}</td>"
                         f"<td>{result}</td><td>{'' if c.get('deciding_frame') is None else c['deciding_frame']}</td></tr>")
         parts.append("<table>" + "".join(rows) + "</table>")
+    if clip.get("repetitions"):       # several repetitions in the clip: which one counted (tools/report/recording.py)
+        from tools.report.recording import repetitions_table
+        parts.append(repetitions_table(clip))
     if clip.get("reasons"):
         parts.append("<div><b>Review reasons:</b><ul>" + "".join(f"<li>{_esc(r)}</li>" for r in clip["reasons"]) + "</ul></div>")
     parts.append("</div>")
@@ -226,6 +256,9 @@ def render_html(scorecard: dict, title: str = "FMS session report") -> str:
                    "<h2>Left / right</h2>", f"<div class='strip'><img src='{asymmetry_strip(sc)}'/></div>",
                    "<h2>Clearing tests</h2>", "<table>" + "".join(clearing) + "</table>",
                    "<h2>Per test: deciding frame and measurement</h2>"]
+    if sc.get("recording"):          # one recording of the whole screen: where it was split (tools/report/recording.py)
+        from tools.report.recording import recording_section
+        body[-1:-1] = recording_section(sc["recording"])
     body += [_clip_section(c) for c in sorted(sc["clips"], key=lambda c: (TESTS.index(c["test"]) if c["test"] in TESTS else 99, c["side"], c["line"]))]
     body.append("<h2>About this report</h2><p class='muted'>" + "<br/>".join(_esc(n) for n in sc.get("notes", []))
                 + "<br/>Screening aid, not a diagnosis: a physio reviews every result. Pain is reported by the athlete, "

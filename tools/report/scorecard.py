@@ -45,6 +45,9 @@ class ClipResult:
     deciding_frame_png: str | None = None
     test_version: str | None = None
     error: str | None = None
+    test_recognition: dict | None = None   # the verdict's test recognition (matches_asked False: not this test)
+    trace_intact: bool | None = None       # the run's trace verified after the run (False: do not use)
+    repetitions: list[dict] = field(default_factory=list)   # every repetition in the clip: status, score, frames
 
     def to_dict(self) -> dict:
         return asdict(self)
