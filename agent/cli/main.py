@@ -73,6 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("formscout: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`formscout index list | head`): what was asked for has been written
+        _drop_stdout()
+        return 141
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that Python's flush at exit does not fail on the closed pipe."""
+    import os
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -1,1 +1,2 @@
-"""Session reports: read a session manifest, build the FMS scorecard, render it as HTML and PDF."""
+"""What a physio reads: verdict headlines, criterion names in plain words, the session scorecard and the
+recording's split, rendered as HTML and PDF."""

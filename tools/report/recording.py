@@ -12,10 +12,8 @@ frames) for the per-test part of the report.
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
-from pathlib import Path
+from tools.report.images import data_uri_png, file_uri
 
 TEST_COLOURS = {"deep_squat": "#1565c0", "hurdle_step": "#6a1b9a", "inline_lunge": "#00838f",
                 "shoulder_mobility": "#ef6c00", "active_straight_leg_raise": "#2e7d32",
@@ -29,20 +27,6 @@ def _esc(x) -> str:
 
 def _name(test: str) -> str:
     return test.replace("_", " ")
-
-
-def _data_uri_png(fig) -> str:
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _file_uri(path: str | None) -> str | None:
-    if not path or not Path(path).is_file():
-        return None
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def timeline_png(rec: dict) -> str:
@@ -70,7 +54,7 @@ def timeline_png(rec: dict) -> str:
     ax.set_xlabel("time in the recording (s)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.spines[["top", "right", "left"]].set_visible(False)
-    return _data_uri_png(fig)
+    return data_uri_png(fig)
 
 
 def recording_section(rec: dict) -> list[str]:
@@ -87,7 +71,7 @@ def recording_section(rec: dict) -> list[str]:
              "scores.</p>")
     rows = ["<tr><th>#</th><th>Time</th><th>Between</th><th>Placed</th><th>Thumbnail</th></tr>"]
     for k, p in enumerate(rec["split_points"], start=1):
-        uri = _file_uri(p.get("thumbnail_png"))
+        uri = file_uri(p.get("thumbnail_png"))
         img = f"<img src='{uri}' style='max-width:62mm'/>" if uri else "-"
         placed = "set by the physio" if p.get("source") == "physio" else PLACED.get(bool(p.get("refined")), "")
         gap = f" (gap {p['gap_s']:.1f} s)" if p.get("gap_s") is not None else ""

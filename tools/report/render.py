@@ -9,10 +9,8 @@ the HTML is one file; the PDF is rendered from the same HTML.
 """
 from __future__ import annotations
 
-import base64
 import csv
 import html
-import io
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 from tools.core.fms import BILATERAL, TEST_TITLES, TESTS, test_title
 from tools.report.headline import decider_label, headline
 from tools.report.vocabulary import criterion_name, threshold_text, value_text
+from tools.report.images import data_uri_png, file_uri
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +65,6 @@ def _clip_verdict(clip: dict) -> dict:
             "deciding_criterion": clip.get("deciding_criterion"), "criteria": clip.get("criteria") or []}
 
 
-def _data_uri_png(fig) -> str:
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _file_uri(path: str | None) -> str | None:
-    if not path or not Path(path).is_file():
-        return None
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
-
-
 def asymmetry_strip(scorecard: dict) -> str:
     """PNG data URI: per bilateral test, L and R scores side by side; asymmetric tests highlighted."""
     import matplotlib
@@ -107,7 +92,7 @@ def asymmetry_strip(scorecard: dict) -> str:
     ax.set_ylabel("score")
     ax.set_title("Left / right by test (shaded: asymmetry)", fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
-    return _data_uri_png(fig)
+    return data_uri_png(fig)
 
 
 def read_series(angles_csv: str | None, name: str | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -157,7 +142,7 @@ def criterion_plot(clip: dict, fps_hint: float = 30.0) -> str | None:
     ax.set_title(f"{crit['id']} ({'pass' if crit.get('passed') else 'FAIL' if crit.get('passed') is False else 'not judged'})",
                  fontsize=8.5)
     ax.spines[["top", "right"]].set_visible(False)
-    return _data_uri_png(fig)
+    return data_uri_png(fig)
 
 
 def _scorecard_table(sc: dict) -> str:
@@ -205,7 +190,7 @@ def _clip_section(clip: dict) -> str:
     if h.kind == "not_intact":
         parts.append("</div>")
         return "".join(parts)
-    imgs = [u for u in (_file_uri(clip.get("deciding_frame_png")), criterion_plot(clip)) if u]
+    imgs = [u for u in (file_uri(clip.get("deciding_frame_png")), criterion_plot(clip)) if u]
     if imgs:
         parts.append('<div class="imgrow">' + "".join(f'<img src="{u}"/>' for u in imgs) + "</div>")
     if clip.get("criteria"):
