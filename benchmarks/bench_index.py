@@ -13,7 +13,7 @@ Phases
                  (validation, hashing, copy, angles + embedding, DuckDB + FAISS
                  commit), batch size 128.
   add_video      s/clip of the same path from a real video (pose + 3D lift),
-                 when tools.pose.backends/tools.geometry.lift3d and ../shared/data/sports2d_demo.mp4 exist.
+                 when tools.pose.backends/tools.geometry.lift3d and the real-footage clip sports2d_demo.mp4 exist.
   search_N       latency of `Library.search_clips(vector, ...)` over N catalog
                  clips with random unit vectors of the kinematic embedder's
                  dimension: unfiltered, and filtered to one test and side (the
@@ -24,7 +24,7 @@ Phases
                  share of top-5 neighbours with the same test (unfiltered
                  search) and with the same score (search filtered to the
                  clip's test and side), next to the chance rate.
-Figures only; no timed asserts (DESIGN.md).
+Figures only; no timed asserts (docs/DESIGN.md).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Athlete selection: cost per clip and whether the skeleton stays on the right person.
 
-    .venv/bin/python benchmarks/bench_selection.py [--crowd /tmp/crowd] [--sports2d ../shared/data/sports2d_demo.mp4]
+    .venv/bin/python benchmarks/bench_selection.py [--crowd /tmp/crowd] [--sports2d PATH/sports2d_demo.mp4]
         [--methods plain,auto,box] [--yolo-random] [--json OUT.json]
 
 Methods (tools.people.athlete_pose.estimate_pose):

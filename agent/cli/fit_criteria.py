@@ -1,6 +1,6 @@
 """`formscout fit-criteria LABELS.csv --clips DIR [--out FILE] [--folds 5]`: fit thresholds to physio labels.
 
-Reads the physio labels CSV (FMS_FACTS.md schema; an optional `sex` column
+Reads the physio labels CSV (docs/LABELS.md schema; an optional `sex` column
 (M/F) lets the push-up levels be fitted, `heels_raised` (yes/no) and
 `hand_length_m` columns are used when present), finds each clip under DIR as
 `<clip_id>.npz` (canonical skeleton) or `<clip_id>.<video>` (run through the

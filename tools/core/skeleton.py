@@ -5,7 +5,7 @@ athlete's own. Coordinates: `xyz` in metres, right-handed, y axis up
 (x to the camera's right, z towards the camera for a camera-frame skeleton).
 NaN marks a joint that was not seen in that frame.
 
-File format (.npz), exactly as DESIGN.md states:
+File format (.npz), exactly as docs/LABELS.md states:
   joints      str[J]            joint names in canonical order
   xyz         float32[T, J, 3]  metres, y up
   conf        float32[T, J]     0-1

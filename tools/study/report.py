@@ -4,7 +4,7 @@ Figures (matplotlib, object API, no pyplot global state): confusion matrices
 per test, reliability diagram of the tool's confidence, Bland-Altman plot of
 the composite, and per-test quadratic kappa against the human inter-rater range.
 The HTML page embeds the figures (base64) and puts the published human
-reliability figures (HUMAN_REFERENCE, from FMS_FACTS.md) beside ours.
+reliability figures (HUMAN_REFERENCE, from docs/FMS.md) beside ours.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from tools.study.cv import CVResult
 from tools.core.stats import SCORE_LABELS
 from tools.core.fms import TESTS
 
-# Published human figures the tool is held to (FMS_FACTS.md, "Human raters").
+# Published human figures the tool is held to (docs/FMS.md, "The bar a second rater is held to").
 HUMAN_REFERENCE: dict = {
     "composite_icc_inter_rater": {"low": 0.74, "high": 0.84,
                                   "source": "Teyhen 2012 JOSPT; meta-analyses Bonazza 2017, Cuchna 2016"},

@@ -16,7 +16,7 @@ Network: input BatchNorm over (C, V), then blocks of
   - side head: 3 logits, L / R / NA;
   - score head: ordinal, cumulative-link (CORAL-style) per test (and, with
     `pushup_by_sex`, a second push-up head for women: the thumb levels that earn
-    each score differ by sex, FMS_FACTS.md). For test t a
+    each score differ by sex, docs/FMS.md). For test t a
     latent quality q_t = w_t . h gives P(score > 1) = sigmoid(q_t - c_t1) and
     P(score > 2) = sigmoid(q_t - c_t2) with ordered cut-points c_t1 <= c_t2
     (c_t2 = c_t1 + softplus(d_t)), so the two probabilities can never cross.
