@@ -133,6 +133,11 @@ def _athlete_hint(r: ScreenRequest, s: dict | None = None) -> dict:
     return hint
 
 
+def _not_the_test(s: dict) -> bool:
+    """The rubric's test recognition says the movement is not the asked-for test."""
+    return ((s.get("score_rubric") or {}).get("recognition") or {}).get("matches_asked") is False
+
+
 def _optional(r: ScreenRequest, tool: str) -> bool:
     """An optional step runs unless screening found it unavailable (request.extra["skip"] says why)."""
     return tool not in r.extra.get("skip", {})
@@ -203,9 +208,12 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
                                "neighbours_json": s.get("retrieve_similar_clips", {}).get("neighbours", [])}),
     ProtocolStep("render_overlay", "Draw the skeleton and the deciding angle on the deciding frame.",
                  lambda r, s: {"skeleton_path": _prepared(s), "run_dir": r.run_dir, "test": r.test,
-                               "deciding_criterion": s["score_rubric"].get("deciding_criterion") or "",
+                               # not the asked-for test: no criterion is drawn as if it decided a score
+                               "deciding_criterion": "" if _not_the_test(s)
+                               else s["score_rubric"].get("deciding_criterion") or "",
                                "deciding_frame": (s["score_rubric"].get("deciding_frame")
-                                                  if s["score_rubric"].get("deciding_frame") is not None else -1),
+                                                  if s["score_rubric"].get("deciding_frame") is not None
+                                                  and not _not_the_test(s) else -1),
                                "value": _decider(s).get("value"),
                                "unit": _decider(s).get("unit", "deg"),
                                "passed": str(_decider(s).get("passed", "")),

@@ -85,3 +85,12 @@ def test_publish_writes_one_file_atomically(runs, tmp_path):
     out = publish(tmp / "clean" / "trace.json", tmp_path / "sub" / "page.html", frames=False)
     assert out.is_file() and out.read_text().startswith("<!DOCTYPE html>")
     assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_the_overlay_of_a_movement_that_is_not_the_test_marks_no_deciding_criterion(runs):
+    tmp, clean, no_dowel = runs
+    overlay = {s["tool"]: s for s in no_dowel["steps"]}["render_overlay"]
+    assert overlay["arguments"]["deciding_criterion"] == "" and overlay["arguments"]["deciding_frame"] == -1
+    assert overlay["result"]["deciding_frame_png"] is None
+    clean_overlay = {s["tool"]: s for s in clean["steps"]}["render_overlay"]
+    assert clean_overlay["arguments"]["deciding_criterion"]                 # the asked-for test: it is drawn
