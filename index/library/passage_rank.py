@@ -41,7 +41,11 @@ def _stemmer():
 
 def bm25_scores(query: str, documents: Sequence[str]) -> np.ndarray:
     """BM25 score of every document for the query (0 where no query term occurs), float [N]."""
+    import logging
+
     import bm25s
+    # bm25s sets its own logger to DEBUG at import, which prints "Building index ..." on every search
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     if not documents:
         return np.zeros(0)
     stem = _stemmer()
