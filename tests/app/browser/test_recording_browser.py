@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.browser.conftest import REPO
+from tests.app.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DOCS = REPO / "docs"
 
 
 def _tab(page, name: str) -> None:
@@ -55,7 +54,7 @@ def test_recording_split_correct_and_score(page):
     assert "set by the physio" in page.inner_text("#recording_timeline")
     box = page.locator("#recording_correct_box")
     box.scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS / "app_recording_correction.png"), full_page=True)
+    screenshot(page, "app_recording_correction.png", full_page=True)
 
     # score the corrected split: every test, the composite, the repetitions that counted
     page.click("#recording_score")
@@ -63,5 +62,5 @@ def test_recording_split_correct_and_score(page):
     assert "omposite" in result and "Could not" not in result, result
     page.wait_for_selector("#recording_timeline .fs-counted")
     page.locator("#recording_timeline").scroll_into_view_if_needed()
-    page.locator("#recording_timeline").screenshot(path=str(DOCS / "app_recording_timeline.png"))
+    screenshot(page.locator("#recording_timeline"), "app_recording_timeline.png")
     assert "Traceback" not in page.inner_text("body")
