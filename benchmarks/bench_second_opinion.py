@@ -21,6 +21,9 @@ tree's own steps and decision, and reports the same figures for "before".
 
 Usage:
   .venv/bin/python benchmarks/bench_second_opinion.py DIR [DIR ...] [--world] [--json OUT] [--limit N]
+                                                       [--policy POLICY.yaml]
+`--policy` decides with that decision-policy file instead of knowledge/decision_policy.yaml
+(current code only).
 Figures only; nothing is asserted.
 """
 from __future__ import annotations
@@ -45,6 +48,9 @@ def _steps():
         from agent import steps
         from agent.decide import decide
         return steps, decide, "old layout"
+
+
+POLICY: dict = {}                              # {"policy": DecisionPolicy} when --policy is given
 
 
 BILATERAL = {"hurdle_step", "inline_lunge", "shoulder_mobility", "active_straight_leg_raise", "rotary_stability"}
@@ -88,11 +94,11 @@ def run_clip(t: dict, d: Path, tmp: Path, world: bool) -> dict:
         out.update(score=None, review=True, confidence=0.0, reasons=[f"step score_stgcn failed: {stgcn_error}"],
                    failed=True)
     else:
-        v = decide(rubric, quality, stgcn, None)
+        v = decide(rubric, quality, stgcn, None, **POLICY)
         out.update(score=v["score"], review=bool(v["review"]), confidence=float(v["confidence"]),
                    reasons=v["reasons"], failed=False, decided_by=v.get("decided_by"),
                    second_opinion=(v.get("second_opinion") or {}).get("status"))
-    v0 = decide(rubric, quality, None, None)
+    v0 = decide(rubric, quality, None, None, **POLICY)
     out["without"] = {"score": v0["score"], "review": bool(v0["review"]), "confidence": float(v0["confidence"])}
     return out
 
@@ -146,7 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--world", action="store_true", help="score skeletons without their camera")
     ap.add_argument("--json", type=Path, help="write per-clip rows and figures here")
     ap.add_argument("--limit", type=int, default=0, help="at most this many clips per folder (0 = all)")
+    ap.add_argument("--policy", type=Path, help="decision policy YAML (default: the shipped one)")
     args = ap.parse_args(argv)
+    if args.policy:
+        from agent.screening.decide import load_policy
+        POLICY["policy"] = load_policy(args.policy)
     warnings.simplefilter("ignore")
     import logging
     logging.disable(logging.WARNING)
@@ -161,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 lines = lines[: args.limit]
             for t in lines:
                 rows.append(run_clip(t, d, Path(tmp), args.world))
-    out = {"code": layout, "world": args.world, "dirs": [str(d) for d in args.dirs], "overall": figures(rows),
+    out = {"code": layout, "world": args.world, "policy": str(args.policy or "shipped"), "dirs": [str(d) for d in args.dirs], "overall": figures(rows),
            "per_test": {test: figures([r for r in rows if r["test"] == test]) for test in sorted({r["test"] for r in rows})},
            "per_noise": {k: figures([r for r in rows if r["noise"] == k]) for k in sorted({str(r["noise"]) for r in rows})},
            "seconds": round(time.perf_counter() - t0, 1)}

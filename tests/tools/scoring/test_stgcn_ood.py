@@ -84,3 +84,16 @@ def test_the_pushup_score_needs_the_athletes_sex(tmp_path):
     men, women = (scorer.predict(skel, "trunk_stability_pushup", sex=s) for s in ("M", "F"))
     assert men["score_head"] == "trunk_stability_pushup" and women["score_head"] == "push-up, women"
     assert men["p_score"] == pytest.approx([unknown["p_score_by_sex"]["M"][str(k)] for k in range(4)], abs=1e-4)
+
+
+def test_the_committed_checkpoint_carries_its_detector_and_gives_an_opinion_on_familiar_clips():
+    """Issue 17: the shipped checkpoint once had no detector, so the second opinion abstained on every clip."""
+    from tools.scoring.stgcn.infer import DEFAULT_CHECKPOINT, STGCNScorer
+    from tools.synth.library import make_sample, truth_skeleton
+    scorer = STGCNScorer.from_checkpoint(DEFAULT_CHECKPOINT)
+    assert scorer.ood is not None and scorer.ood.quantile == pytest.approx(0.99)
+    assert scorer.ood.n_fit > 1000 and (scorer.ood.thresholds > 0).all()
+    outs = [scorer.predict(truth_skeleton(make_sample("inline_lunge", seed=s, score=sc, side="L")), "inline_lunge", "L")
+            for s, sc in ((3, 3), (4, 2), (5, 1))]
+    assert all(o["ood"] is not None for o in outs)
+    assert sum(o["ood"]["in_distribution"] and not o["abstain"] for o in outs) >= 2

@@ -97,3 +97,35 @@ def test_a_fit_stays_inside_the_documented_range_and_says_where_it_wanted_to_go(
     assert 0.03 <= kept[("hurdle_step", "balance")] <= 0.10
     warn = range_warnings(free, kept, criteria)
     assert warn and warn[0]["criterion"] == "balance" and warn[0]["range"] == [0.03, 0.10]
+
+
+def test_fit_criteria_counts_the_same_rows_as_eval_when_pain_clips_are_present(tmp_path, capsys):
+    """Issue 17 item 7: per-test counts once differed because pain clips were counted in one and not the other."""
+    from tools.synth.body import make_athlete
+    from tools.synth.library import auto_camera, make_sample, truth_skeleton
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    rows = []
+    for a in range(3):
+        athlete = make_athlete(np.random.default_rng(20 + a), index=a)
+        for k, score in enumerate((3, 2, 1)):
+            s = make_sample("hurdle_step", 700 + 10 * a + k, score=score, side="L", athlete=athlete)
+            cid = f"hs_{a}_{k}"
+            truth_skeleton(s, auto_camera(s, "45")).save(clips_dir / f"{cid}.npz")
+            pain = a == 0 and k == 0                      # one clip reported painful: scored 0
+            rows.append({"clip_id": cid, "athlete_id": athlete.athlete_id, "test_name": "hurdle_step", "side": "L",
+                         "score": 0 if pain else s.label.score, "pain": "true" if pain else "false"})
+    labels = tmp_path / "labels.csv"
+    with open(labels, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    assert main(["fit-criteria", str(labels), "--clips", str(clips_dir), "--out", str(tmp_path / "f.yaml"),
+                 "--folds", "3", "--json"]) == 0
+    fit = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(labels), "--clips", str(clips_dir), "--scorer", "rules", "--out", str(tmp_path / "e"),
+                 "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)["per_test"]["hurdle_step"]
+    assert fit["pain_clips_not_fitted"] == 1 and fit["per_test"]["hurdle_step"]["n_pain"] == 1
+    assert ev["n_pain_excluded"] == 1
+    assert fit["per_test"]["hurdle_step"]["n"] == ev["n_scored"] + ev["n_not_scored"] == 8
