@@ -65,8 +65,20 @@ def _samples(test: str, base: int, n: int, scores: tuple[int, ...]) -> list[tupl
     return [(base + TESTS.index(test) * 10 + i, sides[i % len(sides)], scores[i % len(scores)]) for i in range(n)]
 
 
-def clip_set(name: str, tests: tuple[str, ...] = TESTS) -> list[ClipSpec]:
-    """The named clip set (module docstring)."""
+def clip_set(name: str, tests: tuple[str, ...] = TESTS, size: str = "") -> list[ClipSpec]:
+    """The named clip set (module docstring). `size` "pose" (or "WxH") renders every clip of the set at that
+    image size instead (384x288 "pose": MediaPipe's full input detail, about 3x cheaper to render and pose);
+    the clip ids name the size, so caches of both sizes live side by side."""
+    out = _clip_set(name, tests)
+    if size:
+        from dataclasses import replace
+        from tools.synth.render import POSE_SIZE
+        w, h = POSE_SIZE if size == "pose" else (int(v) for v in size.lower().split("x"))
+        out = [replace(s, width=int(w), height=int(h)) for s in out]
+    return out
+
+
+def _clip_set(name: str, tests: tuple[str, ...]) -> list[ClipSpec]:
     out: list[ClipSpec] = []
     for test in tests:
         if name == "tune":
@@ -82,6 +94,25 @@ def clip_set(name: str, tests: tuple[str, ...] = TESTS) -> list[ClipSpec]:
         else:
             raise ValueError(f"unknown clip set {name!r}: tune, heldout or budget")
     return out
+
+
+def select(specs: list[ClipSpec], azimuths: str = "", heights: str = "", samples: int = 0) -> list[ClipSpec]:
+    """The clips of `specs` at these azimuths / lens heights (comma-separated; empty = all), and of the first
+    `samples` seeds per test (0 = all)."""
+    if azimuths:
+        keep = {float(a) for a in azimuths.split(",")}
+        specs = [s for s in specs if s.azimuth_deg in keep]
+    if heights:
+        keep_h = {float(h) for h in heights.split(",")}
+        specs = [s for s in specs if s.lens_height_m in keep_h]
+    if samples:
+        seeds: dict[str, list[int]] = {}
+        for s in specs:
+            got = seeds.setdefault(s.test, [])
+            if s.seed not in got:
+                got.append(s.seed)
+        specs = [s for s in specs if s.seed in seeds[s.test][:samples]]
+    return specs
 
 
 def sample_and_camera(spec: ClipSpec):
@@ -153,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", default="tune")
     p.add_argument("--cache", required=True)
     p.add_argument("--tests", default=",".join(TESTS))
+    p.add_argument("--size", default="", help="'pose' (384x288) or WxH instead of the set's image size")
+    p.add_argument("--azimuths", default="", help="only these azimuths (comma-separated)")
+    p.add_argument("--heights", default="", help="only these lens heights in m (comma-separated)")
+    p.add_argument("--samples", type=int, default=0, help="only the first N samples (seeds) per test")
     p.add_argument("--shard", default="0/1", help="k/n: this process does every n-th clip from k")
     p.add_argument("--priority", action="store_true",
                    help="the front, side, 45-degree and back views at 1.2 m of every test first")
@@ -160,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     logging.basicConfig(level=logging.WARNING)
     k, n = (int(v) for v in args.shard.split("/"))
-    specs = clip_set(args.set, tuple(args.tests.split(",")))
+    specs = select(clip_set(args.set, tuple(args.tests.split(",")), args.size), args.azimuths, args.heights,
+                   args.samples)
     if args.priority:
         rank = {0.0: 0, 90.0: 1, 45.0: 2, 180.0: 3}
         specs = sorted(specs, key=lambda s: (s.lens_height_m != 1.2, rank.get(s.azimuth_deg, 9), s.seed % 10))

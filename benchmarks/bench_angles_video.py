@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from angle_clips import clip_set, ensure_clip, load_pose  # noqa: E402
+from angle_clips import clip_set, ensure_clip, load_pose, select  # noqa: E402
 from tools.core.fms import BILATERAL, TESTS  # noqa: E402
 from tools.core.skeleton import Skeleton  # noqa: E402
 
@@ -177,6 +177,35 @@ def report_rows(rows: list[dict]) -> None:
           f"{sum(bool(r['fit']['problems']) for r in rows)} of {len(rows)}")
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """Per test, every measurement its criteria read: MAE before -> after per view azimuth (both lens heights)."""
+    from tools.geometry.angles import SPECS
+    az = sorted({r["azimuth_deg"] for r in rows})
+    out = ["| test | measurement | " + " | ".join(f"{a:g} deg" for a in az) + " | all |",
+           "|---|---|" + "---|" * (len(az) + 1)]
+    for test in TESTS:
+        got = [r for r in rows if r["test"] == test]
+        if not got:
+            continue
+        names = [m for m in criteria_measures(test, "NA" if test not in BILATERAL else "L") if m in SPECS]
+        for name in dict.fromkeys(["left_knee_flexion_deg", "trunk_inclination_deg"] + names):
+            unit = SPECS[name].unit
+            cells = []
+            for a in az + [None]:
+                vals: dict[str, list] = {"before": [], "after": []}
+                for r in got:
+                    if a is not None and r["azimuth_deg"] != a:
+                        continue
+                    e = r["errors"].get(_mirror_name(name, r["side"])) or {}
+                    for k in vals:
+                        if e.get(k):
+                            vals[k].append(e[k]["mae"])
+                fmt = (lambda v: f"{v:.1f}") if unit == "deg" else (lambda v: f"{v:.3f}")
+                cells.append(" -> ".join(fmt(np.mean(v)) if v else "-" for v in (vals["before"], vals["after"])))
+            out.append(f"| {test} | {name} ({unit}) | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def _wrap(a: float) -> float:
     return (a + 180.0) % 360.0 - 180.0
 
@@ -252,26 +281,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", required=True, help="folder of rendered + posed clips (filled on first use)")
     p.add_argument("--tests", default=",".join(TESTS))
     p.add_argument("--azimuths", default="", help="only these azimuths (comma-separated)")
+    p.add_argument("--heights", default="", help="only these lens heights in m (comma-separated)")
+    p.add_argument("--samples", type=int, default=0, help="only the first N samples (seeds) per test")
+    p.add_argument("--size", default="", help="'pose' (384x288) or WxH instead of the set's image size")
     p.add_argument("--json", default="", help="write every clip's figures here")
+    p.add_argument("--markdown", default="", help="write the per-test MAE table (markdown) here")
+    p.add_argument("--from-json", default="", help="re-print / re-tabulate the figures of an earlier --json run")
     p.add_argument("--write-budget", action="store_true", help="write knowledge/error_budget.yaml")
     p.add_argument("--budget-path", default=str(Path(__file__).resolve().parents[1] / "knowledge" / "error_budget.yaml"))
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     import logging
     logging.basicConfig(level=logging.WARNING)
-    specs = clip_set(args.set, tuple(args.tests.split(",")))
-    if args.azimuths:
-        keep = {float(a) for a in args.azimuths.split(",")}
-        specs = [s for s in specs if s.azimuth_deg in keep]
-    rows = []
+    specs = select(clip_set(args.set, tuple(args.tests.split(",")), args.size), args.azimuths, args.heights,
+                   args.samples)
+    rows = json.loads(Path(args.from_json).read_text()) if args.from_json else []
     t0 = time.perf_counter()
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate([] if args.from_json else specs):
         rows.append(evaluate_clip(spec, Path(args.cache)))
         print(f"[{i + 1}/{len(specs)}] {spec.clip_id} fit {rows[-1]['fit']['cpu_s']:.2f} s CPU "
               f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     report_rows(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(rows))
     if args.write_budget:
         command = "benchmarks/bench_angles_video.py " + " ".join(a for a in (argv or sys.argv[1:]))
         write_budget(rows, Path(args.budget_path), command)

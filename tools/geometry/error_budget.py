@@ -13,7 +13,9 @@ measurement's own unit, or None when nothing is known for it.
   The azimuth is interpolated linearly between the two nearest measured
   azimuths (on the circle); a camera height between two measured heights
   takes the larger of their errors, None takes the larger over all heights.
-  A measurement or view the table has no row for gives None.
+  A two-sided measurement the criteria read as one value (hip_below_knee_deg,
+  the mean of both limbs) takes the worse of its left and right rows. A
+  measurement or view the table has no row for gives None.
 - Skeleton input (`from_video=False`: a canonical skeleton from a motion-capture
   system or a multi-camera reconstruction): a small documented default per unit,
   SKELETON_INPUT_SD (the residual error of a good marker / multi-view skeleton,
@@ -81,11 +83,18 @@ def expected_error(measurement: str, view_azimuth_deg: float | None, camera_heig
         return MeasurementError(sd=SKELETON_INPUT_SD[unit], bias=0.0, unit=unit, n_clips=0,
                                 source=SKELETON_INPUT_SOURCE)
     table = load_budget()
+    rows_all = table.get("measurements", {})
+    source = table.get("source", str(BUDGET_FILE))
+    if measurement not in rows_all and _sided(measurement) is None and f"left_{measurement}" in rows_all:
+        # a two-sided measure read as the mean (or either) of both limbs: the worse of the two limbs' errors
+        got = [expected_error(f"{side}_{measurement}", view_azimuth_deg, camera_height_m) for side in ("left", "right")]
+        got = [g for g in got if g is not None]
+        return max(got, key=lambda g: g.sd) if got else None
     key, azimuth = _table_key(measurement, view_azimuth_deg)
-    rows = table.get("measurements", {}).get(key)
+    rows = rows_all.get(key)
     if not rows:
         return None
-    return _lookup(rows, azimuth, camera_height_m, unit or rows.get("unit", ""), table.get("source", str(BUDGET_FILE)))
+    return _lookup(rows, azimuth, camera_height_m, unit or rows.get("unit", ""), source)
 
 
 def load_budget(path: str | Path | None = None) -> dict:

@@ -123,10 +123,13 @@ def _fill_between(wrong: np.ndarray, sure: np.ndarray) -> np.ndarray:
     return out
 
 
-def view_azimuth_deg(xyz: np.ndarray, camera_position: np.ndarray, fps: float, start_s: float = 0.3) -> float | None:
+def view_azimuth_deg(xyz: np.ndarray, camera_position: np.ndarray, fps: float, start_s: float = 1.5) -> float | None:
     """Camera azimuth seen from the athlete at the start of the clip (module docstring); None if unseen.
 
-    xyz [T, 23, 3] world frame (y up); camera_position [3] in the same frame.
+    xyz [T, 23, 3] world frame (y up); camera_position [3] in the same frame. The body's left is the
+    median of the per-frame horizontal unit left vectors over the first `start_s` seconds: the pose
+    model's first frames of a clip can turn the hip line by tens of degrees for a few frames (seen on
+    rendered side views: 78 -> -20 -> 79 deg within half a second), which a median over 0.3 s followed.
     """
     n = max(1, int(round(start_s * fps)))
     lateral = (_pt(xyz, "left_shoulder") - _pt(xyz, "right_shoulder")) + (_pt(xyz, "left_hip") - _pt(xyz, "right_hip"))
@@ -136,7 +139,9 @@ def view_azimuth_deg(xyz: np.ndarray, camera_position: np.ndarray, fps: float, s
     if not ok.any():
         return None
     pick = np.flatnonzero(ok)[:n]
-    lat = np.nanmedian(lateral[pick], axis=0)
+    flat = lateral[pick] * np.array([1.0, 0.0, 1.0])
+    norm = np.linalg.norm(flat, axis=-1, keepdims=True)
+    lat = np.nanmedian(flat / np.where(norm > 1e-9, norm, np.nan), axis=0)
     up_trunk = np.nanmedian(trunk[pick], axis=0)
     centre = np.nanmedian(root[pick], axis=0)
     lat[1] = 0.0

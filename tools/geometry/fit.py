@@ -21,7 +21,8 @@ Loss (tools.geometry.fit_terms; weights FitWeights):
   lengths (the pose model's median lengths), and from the second round on the
   floor: joints found in contact (tools.geometry.floor.find_contacts) stay at
   their contact height and still, no joint goes below the floor, and in the
-  frames where the athlete stands tall the ankles-to-shoulders line is vertical.
+  frames where the athlete stands tall (full height in the image) the ankles-to-shoulders line is
+  vertical and the knees straight.
 Three rounds: (1) body only, camera level at the prior; (2) contacts and
 standing frames found on round 1, camera free; (3) contacts found again on
 round 2, final fit. Frames without the athlete stay NaN.
@@ -59,6 +60,7 @@ class FitWeights:
     stillness: float = 0.5
     above_floor: float = 0.5
     upright: float = 0.5
+    straight_legs: float = 0.5
     length_prior: float = 0.5
     camera_prior: float = 1.0
 
@@ -204,7 +206,7 @@ def _fit(uv, conf, world, fps, intr: Intrinsics, cfg: FitConfig, c0: float, t0: 
         if use_floor:
             joints_now = problem.joints(state)
             cm, ch = find_contacts(joints_now, fps * len(keys) / max(len(idx), 1))
-            state.set_floor(cm, ch, standing_frames(joints_now))
+            state.set_floor(cm, ch, standing_frames(joints_now, *problem.keypoints(state)))
         terms = problem.optimise(state, n_iter, camera=use_floor, lengths=True, smooth=False)
         rounds.append({"stage": "A", "round": r + 1, **terms})
 
@@ -219,7 +221,7 @@ def _fit(uv, conf, world, fps, intr: Intrinsics, cfg: FitConfig, c0: float, t0: 
     for r, n_iter in enumerate(cfg.final_iterations):
         joints_now = problem.joints(state_b)
         cm, ch = find_contacts(_smooth_time(joints_now), fps)
-        state_b.set_floor(cm, ch, standing_frames(joints_now))
+        state_b.set_floor(cm, ch, standing_frames(joints_now, *problem.keypoints(state_b)))
         terms = problem.optimise(state_b, n_iter, camera=False, lengths=False, smooth=True)
         rounds.append({"stage": "B", "round": r + 1, **terms})
 
@@ -246,7 +248,7 @@ def _fit(uv, conf, world, fps, intr: Intrinsics, cfg: FitConfig, c0: float, t0: 
         residual_px_per_frame=[None if not np.isfinite(v) else round(float(v), 2) for v in per_frame],
         frames_fitted=int(len(idx)),
         contacts={JOINTS[j]: round(float(cm[:, j].mean()), 3) for j in range(len(JOINTS)) if cm[:, j].any()},
-        standing_frames=int(standing_frames(joints).sum()), floor={},
+        standing_frames=int(standing_frames(joints, uv_f, w_f).sum()), floor={},
         cpu_s=round(time.process_time() - c0, 3), wall_s=round(time.perf_counter() - t0, 3), rounds=rounds)
     report.floor = {"camera_position_m": [round(-float(origin[0]), 3), report.camera_height_m,
                                           round(-float(origin[2]), 3)],
@@ -298,7 +300,7 @@ def fit_pose(pose, intrinsics: Intrinsics | None = None, metadata: dict | None =
     from tools.geometry.fit_checks import check_fit
     intr = intrinsics or intrinsics_for(pose.image_size, metadata)
     xyz, uv, conf, report = fit_skeleton(pose.uv, pose.conf, pose.world_xyz, pose.fps, intr, config)
-    report.problems, report.notes = check_fit(xyz, uv, conf, report)
+    report.problems, report.notes = check_fit(xyz, uv, conf, report, pose.world_xyz)
     meta = dict(source_meta or {})
     meta.update(pose=dict(pose.meta), backend=pose.meta.get("backend"), backend_version=pose.meta.get("backend_version"),
                 measurement_plane="3d", world_source="constant-bone skeleton fitted to the 2D keypoints",

@@ -18,6 +18,9 @@ from tools.geometry import body_model as bm
 from tools.geometry.camera import rotation_world_to_camera
 
 
+WIDTH_KINDS = ("hip_half", "shoulder_half")     # bone-length kinds kept at the pose model's proportions
+
+
 @dataclass
 class FitState:
     frames: np.ndarray                 # indices into the problem's frames
@@ -133,6 +136,7 @@ class FitProblem:
                 terms["stillness"] = W.stillness * ft.stillness(joints, s.contact_mask)
             terms["above_floor"] = W.above_floor * ft.above_floor(joints, self.clearance)
             terms["upright"] = W.upright * ft.upright(joints, s.stand_mask)
+            terms["straight_legs"] = W.straight_legs * ft.straight_legs(joints, s.stand_mask)
         return sum(terms.values()), terms
 
     def optimise(self, s: FitState, n_iter: int, *, camera: bool, lengths: bool, smooth: bool) -> dict:
@@ -157,6 +161,10 @@ class FitProblem:
         opt.step(closure)
         return {k: round(float(v.detach() if hasattr(v, "detach") else v), 4) for k, v in last.items()}
 
+    def keypoints(self, s: FitState) -> tuple[np.ndarray, np.ndarray]:
+        """(uv [K, 23, 2], weight [K, 23]) of the state's frames."""
+        return self._uv_np[s.frames], self._w_np[s.frames]
+
     def update_length_targets(self, s: FitState) -> None:
         """Bone-length targets from the keypoints: each bone as long as its longest projection.
 
@@ -164,7 +172,11 @@ class FitProblem:
         pooled) of the keypoints' pixel distance times the bone's current depth over the focal length:
         a bone seen parallel to the image at some moment projects at its full length, and a longer
         bone could lean out of the image plane by any amount, which the keypoints cannot tell.
-        Kinds seen fewer than 5 times keep the pose model's length.
+        Kinds seen fewer than 5 times keep the pose model's length, and so do the widths across the body
+        (WIDTH_KINDS: hip and shoulder half-widths): an athlete who faces one way through an FMS test never
+        turns the hip or shoulder line parallel to the image in a view off the front, so their longest
+        projection is foreshortened (cos 45 deg = 0.71 at 45 deg): a body fitted that narrow needs less
+        turn to match the image and reads the view azimuth and every angle out of the sagittal plane wrong.
         """
         import torch
 
@@ -176,6 +188,8 @@ class FitProblem:
         ok_w = w >= self.cfg.length_min_conf
         targets = self.mp_log_len.clone().numpy()
         for i, kind in enumerate(bm.LENGTH_KINDS):
+            if kind in WIDTH_KINDS:
+                continue
             samples = []
             for ends_a, ends_b, factor in bm.kind_segments(kind):
                 ia, ib = [JI[j] for j in ends_a], [JI[j] for j in ends_b]

@@ -90,6 +90,18 @@ def upright(joints, mask, sd_deg: float = 4.0):
     return (mask * d).sum() / mask.sum()
 
 
+def straight_legs(joints, mask, sd_deg: float = 8.0):
+    """In standing frames (mask [T]) the knees are straight: thigh and shank directions alike, chord^2 / sd^2."""
+    if mask.sum() == 0:
+        return joints.sum() * 0
+    d = 0
+    for s in ("left", "right"):
+        thigh = _unit(joints[:, _L[s]["knee"]] - joints[:, _L[s]["hip"]])
+        shank = _unit(joints[:, _L[s]["ankle"]] - joints[:, _L[s]["knee"]])
+        d = d + ((thigh - shank) ** 2).sum(-1) / math.radians(sd_deg) ** 2
+    return (mask * d / 2).sum() / mask.sum()
+
+
 def joint_limits(joints, dirs):
     """Anatomical limits as hinge penalties (each ~1 at 10 deg past the limit).
 

@@ -11,7 +11,13 @@ the current camera estimate puts a few centimetres off still finds the feet.
 
 `standing_frames(joints)` marks the frames where the athlete stands tall: both
 knees and hips straight within STRAIGHT_DEG and the ankles-to-shoulders line
-within UPRIGHT_DEG of vertical.
+within UPRIGHT_DEG of vertical. With the 2D keypoints (`uv`, `w`), straight
+legs are read from the image instead, where depth cannot bend them: the
+ankles-to-shoulders distance in pixels is within TALL_SHARE of its clip-wide
+95th percentile (the athlete at full height; a fitted body whose too-long
+thigh folds out of the image plane would never pass the 3D test, so the
+frames that should straighten it were never found), with the 3D line still
+within UPRIGHT_DEG of vertical (which keeps lying and kneeling tests out).
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ TOE_BAND_M = 0.05            # a toe this close to the floor (and slow) is plant
 HEEL_BAND_M = 0.025          # a planted foot's heel this close to the floor is down too
 FOOT_SPEED_M_S = 0.5
 STRAIGHT_DEG = 15.0
+TALL_SHARE = 0.95
 UPRIGHT_DEG = 20.0
 # Every joint stays at least this far above the floor (its centre cannot sink into it): 0 for the
 # sole points, 2 cm for the rest.
@@ -102,10 +109,20 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
-def standing_frames(joints: np.ndarray) -> np.ndarray:
-    """bool [T]: the athlete stands tall (module docstring)."""
+def standing_frames(joints: np.ndarray, uv: np.ndarray | None = None, w: np.ndarray | None = None) -> np.ndarray:
+    """bool [T]: the athlete stands tall (module docstring); uv [T, 23, 2] px and w [T, 23] the keypoints."""
     p = lambda n: joints[:, JI[n]]  # noqa: E731
     ok = np.ones(joints.shape[0], bool)
+    if uv is not None and w is not None:
+        need = [JI[n] for n in ("left_ankle", "right_ankle", "left_shoulder", "right_shoulder")]
+        seen = (w[:, need] > 0).all(1)
+        span = np.linalg.norm((uv[:, need[2]] + uv[:, need[3]]) / 2 - (uv[:, need[0]] + uv[:, need[1]]) / 2, axis=-1)
+        if seen.sum() < 3:
+            return np.zeros(joints.shape[0], bool)
+        ok &= seen & (span >= TALL_SHARE * np.percentile(span[seen], 95))
+        axis = (p("left_shoulder") + p("right_shoulder")) / 2 - (p("left_ankle") + p("right_ankle")) / 2
+        ok &= _angle_deg(axis, np.broadcast_to([0.0, 1.0, 0.0], axis.shape)) < UPRIGHT_DEG
+        return ok & np.isfinite(axis).all(-1)
     for s in ("left", "right"):
         knee = 180 - _angle_deg(p(f"{s}_hip") - p(f"{s}_knee"), p(f"{s}_ankle") - p(f"{s}_knee"))
         hip = 180 - _angle_deg(p(f"{s}_shoulder") - p(f"{s}_hip"), p(f"{s}_knee") - p(f"{s}_hip"))

@@ -186,12 +186,15 @@ def test_library_screen_traces_and_chat_end_to_end(page, app_server, tmp_path):
     page.wait_for_function("() => document.querySelector('#ask_context').innerText.includes('Talking about')")
     answer = _ask(page, "why this score?")
     decider = next((c for c in verdict["criteria"] if c["id"] == verdict["deciding_criterion"]), None)
-    assert decider is not None and decider["value"] is not None, verdict["deciding_criterion"]
-    cited = re.search(r"measured (-?\d+(?:\.\d+)?) (\w+)", answer)
-    assert cited, answer
-    assert abs(float(cited.group(1)) - decider["value"]) <= 0.01 * abs(decider["value"]) + 1e-3
-    assert cited.group(2) == decider["unit"]
-    page.wait_for_selector("#chat img")                  # the deciding frame, inline
+    if decider is not None and decider["value"] is not None:
+        cited = re.search(r"measured (-?\d+(?:\.\d+)?) (\w+)", answer)
+        assert cited, answer
+        assert abs(float(cited.group(1)) - decider["value"]) <= 0.01 * abs(decider["value"]) + 1e-3
+        assert cited.group(2) == decider["unit"]
+        page.wait_for_selector("#chat img")              # the deciding frame, inline
+    else:
+        # no criterion could be judged from this view: the answer says why the clip goes to a physio instead
+        assert verdict["review"] and "review" in answer.lower(), answer
     screenshot(page, "app_ask.png", full_page=True)
 
     # 4. the run's trace verifies and publishes
