@@ -44,10 +44,11 @@ limb along right).
 - {side}_toe_shift_m: 3D distance of the toe from its start position.
 - {side}_knee_out_of_plane_m: knee minus the hip/ankle midpoint, along the
   athlete's left-right axis; + = outward (0 = hip, knee, ankle in line).
-- {side}_hurdle_clearance_m: height of that foot's sole line (heel to toe)
-  above the hurdle cord where it crosses the cord line (NaN elsewhere). Cord
-  by protocol: 0.93 shank lengths above the standing ankle (tibial
-  tuberosity), 4 cm ahead of the standing toes.
+- {side}_hurdle_clearance_m: lowest height above the hurdle cord at which a
+  point of the middle third of that foot's sole line (heel to toe) passes the
+  cord line, the pass interpolated between frames (NaN elsewhere). Cord by
+  protocol: 0.93 shank lengths above the standing ankle (tibial tuberosity),
+  4 cm ahead of the foremost standing toe (medians over the standing frames).
 - {side}_knee_height_m / {side}_hand_height_m: joint height above the floor.
 - {side}_knee_rise_m: knee height minus its start height.
 - {side}_toe_ahead_m: toe minus the other toe along the facing direction.
