@@ -112,9 +112,7 @@ def angle_plots(angles_csv: Path, criteria: list[dict]) -> list[tuple[str, str]]
     """(criterion id, PNG data URL): each criterion's measured series over time, its threshold and deciding frame."""
     import csv
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tools.report.images import new_figure
 
     with open(angles_csv, newline="") as fh:
         rows = list(csv.reader(fh))
@@ -128,7 +126,7 @@ def angle_plots(angles_csv: Path, criteria: list[dict]) -> list[tuple[str, str]]
         names = _series_columns(header, c.get("measure", ""))
         if not names:
             continue
-        fig, ax = plt.subplots(figsize=(5.6, 2.6), dpi=90)
+        fig, ax = new_figure((5.6, 2.6), dpi=90)
         for name in names:
             ax.plot(t, cols[name], lw=1.6, label=name)
         if c.get("threshold") is not None:
@@ -149,7 +147,6 @@ def angle_plots(angles_csv: Path, criteria: list[dict]) -> list[tuple[str, str]]
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-        plt.close(fig)
         plots.append((c["id"], _b64(buf.getvalue(), "image/png")))
     return plots
 

@@ -6,12 +6,23 @@ import io
 from pathlib import Path
 
 
+def new_figure(figsize: tuple[float, float], dpi: float | None = None):
+    """(figure, axes): a matplotlib Figure outside pyplot.
+
+    pyplot keeps one global registry of open figures, and the app screens
+    several clips at once in threads: figures made and closed there from two
+    threads at the same time can break each other. A bare Figure (Agg canvas)
+    belongs to its caller alone and is freed with it.
+    """
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize, dpi=dpi) if dpi else Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
 def data_uri_png(fig) -> str:
-    """A matplotlib figure as a PNG data URI; the figure is closed."""
-    import matplotlib.pyplot as plt
+    """A matplotlib figure (see new_figure) as a PNG data URI."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

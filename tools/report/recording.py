@@ -31,13 +31,11 @@ def _name(test: str) -> str:
 
 def timeline_png(rec: dict) -> str:
     """PNG data URI: the recording's timeline (bands per test, clips darker, split points as lines)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tools.report.images import new_figure
 
     fps = float(rec["fps"])
     total = rec["n_frames"] / fps
-    fig, ax = plt.subplots(figsize=(8.0, 1.5))
+    fig, ax = new_figure((8.0, 1.5))
     for s in rec["segments"]:
         colour = TEST_COLOURS.get(s["test"], "#757575")
         ax.axvspan(s["start_frame"] / fps, s["end_frame"] / fps, ymin=0.15, ymax=0.85, color=colour, alpha=0.25)

@@ -67,11 +67,9 @@ def _clip_verdict(clip: dict) -> dict:
 
 def asymmetry_strip(scorecard: dict) -> str:
     """PNG data URI: per bilateral test, L and R scores side by side; asymmetric tests highlighted."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tools.report.images import new_figure
     tests = [t for t in TESTS if t in BILATERAL]
-    fig, ax = plt.subplots(figsize=(8.0, 2.4))
+    fig, ax = new_figure((8.0, 2.4))
     for i, t in enumerate(tests):
         row = scorecard["tests"][t]
         vals = {s: (row[s]["score"] if row[s] else None) for s in ("L", "R")}
@@ -121,11 +119,9 @@ def criterion_plot(clip: dict, fps_hint: float = 30.0) -> str | None:
     series = read_series(clip.get("angles_csv"), crit.get("measure"))
     if series is None:
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tools.report.images import new_figure
     t, v = series
-    fig, ax = plt.subplots(figsize=(4.2, 2.4))
+    fig, ax = new_figure((4.2, 2.4))
     ax.plot(t, v, color="#1565c0", lw=1.4, label=crit["measure"])
     same_unit = crit.get("unit") and crit["measure"].endswith(crit["unit"])
     if same_unit:

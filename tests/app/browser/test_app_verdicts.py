@@ -184,7 +184,8 @@ def test_two_tabs_screen_in_parallel(browser, app_server, tmp_path):
             print("PAGE:", pg.inner_text("body")[:3000])
             print("LOG:", (home / "app.log").read_text()[-3000:])
             raise
-        assert "Deep squat: score 3 of 3" in pg.inner_text("#verdict")
+        verdict = pg.inner_text("#verdict")
+        assert "Deep squat: score 3 of 3" in verdict, (verdict, (home / "app.log").read_text()[-6000:])
     runs = [json.loads((d / "trace.json").read_text()) for d in set((home / "app" / "runs").glob("*")) - before]
     assert len(runs) == 2
     a, b = sorted(runs, key=lambda d: d["started_at"])
