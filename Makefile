@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-OUT ?= out/demo
+OUT ?=
 
 .PHONY: demo test test-all app bench install install-sam3 clean-demo screenshots
 
@@ -24,7 +24,11 @@ install-sam3: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps sam3==0.1.4
 
 demo: $(STAMP)
-	$(BIN)/formscout demo --out $(OUT)
+	$(BIN)/formscout demo $(if $(OUT),--out $(OUT))
+
+# each demo run keeps its own folder under out/demo/; this removes them all
+clean-demo:
+	rm -rf out/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

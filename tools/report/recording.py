@@ -13,6 +13,7 @@ frames) for the per-test part of the report.
 from __future__ import annotations
 
 import html
+
 from tools.report.images import data_uri_png, file_uri
 
 TEST_COLOURS = {"deep_squat": "#1565c0", "hurdle_step": "#6a1b9a", "inline_lunge": "#00838f",

@@ -19,8 +19,8 @@ import numpy as np
 
 from tools.core.fms import BILATERAL, TEST_TITLES, TESTS, test_title
 from tools.report.headline import decider_label, headline
-from tools.report.vocabulary import criterion_name, threshold_text, value_text
 from tools.report.images import data_uri_png, file_uri
+from tools.report.vocabulary import criterion_name, threshold_text, value_text
 
 log = logging.getLogger(__name__)
 
