@@ -8,6 +8,7 @@ clear line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -77,6 +78,32 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away (`formscout index list | head`): what was asked for has been written
         _drop_stdout()
         return 141
+    except OSError as exc:
+        # a folder that does not exist or cannot be written, a full or read-only disk: the machine's
+        # problem, said in one line; any other OSError is a fault of ours and keeps its traceback
+        message = file_problem(exc)
+        if message is None:
+            raise
+        print(f"formscout {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+FILE_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EISDIR, errno.ENOTDIR,
+               errno.EDQUOT, errno.ENAMETOOLONG}
+
+
+def file_problem(exc: OSError) -> str | None:
+    """One line saying what to do about a file-system error on a named path, or None for any other OSError."""
+    if exc.errno not in FILE_ERRNOS or not (exc.filename or exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+        return None
+    where = f" {exc.filename}" if exc.filename else ""
+    hint = {errno.ENOSPC: "free some disk space and run it again",
+            errno.EDQUOT: "free some disk space and run it again",
+            errno.EROFS: "the disk is read-only: give a folder on a writable disk",
+            errno.EACCES: "you may not write or read there: give a folder of your own",
+            errno.EPERM: "you may not write or read there: give a folder of your own",
+            }.get(exc.errno, "check that the path is right and its folder exists")
+    return f"cannot use{where}: {exc.strerror}; {hint}."
 
 
 def _drop_stdout() -> None:

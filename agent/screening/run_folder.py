@@ -60,6 +60,10 @@ def claim_run_folder(folder: str | Path, run_id: str, kind: str = "run_dir",
     try:
         return claim_folder(folder, kind, run_id)
     except FileExistsError:
+        if not folder.is_dir():
+            in_the_way = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+            raise InputError(f"{in_the_way} is a file, not a folder, so {folder} cannot be made; "
+                             "give another --out") from None
         what = "holds a finished run" if (folder / VERDICT_FILE).is_file() else "is not empty"
         raise InputError(f"{folder} already exists and {what}: a run never writes into another run's folder. "
                          f"Give a new --out, or leave --out out for a fresh folder under {Path(root)}/") from None

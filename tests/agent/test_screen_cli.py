@@ -137,3 +137,17 @@ def test_a_box_that_holds_nobody_sends_the_demo_to_review(tmp_path, capsys):
     pose = next(s for s in trace["steps"] if s["tool"] == "estimate_pose")
     assert pose["arguments"]["athlete_box"] == [0.0, 0.0, 40.0, 40.0]
     assert pose["result"]["selection"]["method"] == "auto" and verify(trace) == []
+
+
+def test_a_folder_that_cannot_be_made_is_one_line_not_a_traceback(tmp_path, squat_npz, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    rc = main(["screen", squat_npz, "--test", "deep_squat", "--out", str(blocker / "run")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert err.startswith("formscout screen: error:") and f"{blocker} is a file, not a folder" in err
+    assert len(err.strip().splitlines()) == 1
+    rc = main(["synth", "--out", str(blocker / "lib"), "--per-test", "1", "--tests", "deep_squat", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and "cannot use" in err
+    assert blocker.read_text() == "not a folder"
