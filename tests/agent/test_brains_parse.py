@@ -173,3 +173,21 @@ def test_keyframes_spread_over_the_clip():
     assert spread_frame_indices(100, 4) == [12, 37, 62, 87]
     assert spread_frame_indices(3, 4) == [0, 1, 2]
     assert spread_frame_indices(0, 4) == []
+
+
+def test_memory_messages_are_parsed_one_thread_at_a_time():
+    """CPython 3.11's AST builder keeps its recursion depth in interpreter-wide state, so two screenings
+    parsing at once (two app tabs) failed with "AST constructor recursion depth mismatch": the parse
+    waits for the lock that every memory-message parse takes."""
+    import threading
+
+    from agent.screening.brains import toolcall_parse
+
+    got = []
+    with toolcall_parse._AST_LOCK:
+        t = threading.Thread(target=lambda: got.append(toolcall_parse.literal_eval("[{'a': (1, None)}]")))
+        t.start()
+        t.join(timeout=0.3)
+        assert t.is_alive() and not got          # waiting for the lock held here
+    t.join(timeout=5)
+    assert got == [[{"a": (1, None)}]]

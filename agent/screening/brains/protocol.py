@@ -9,13 +9,13 @@ error). No weights; the same input always gives the same calls.
 """
 from __future__ import annotations
 
-import ast
 import json
 import re
 
 from smolagents.models import (ChatMessage, ChatMessageToolCall, ChatMessageToolCallFunction, MessageRole,
                                Model)
 
+from agent.screening.brains.toolcall_parse import literal_eval
 from agent.screening.protocol import ScreenRequest, next_call
 
 REQUEST_RE = re.compile(r"```json\s*(\{.*?\})\s*```", re.S)
@@ -50,7 +50,7 @@ def read_results(messages) -> tuple[dict, str | None]:
     for m in messages:
         role, text = _role(m), _text(m)
         if role == "tool-call" and text.startswith("Calling tools:"):
-            calls = ast.literal_eval(text[len("Calling tools:"):].strip())
+            calls = literal_eval(text[len("Calling tools:"):].strip())
             pending = [c["function"]["name"] for c in calls]
             error = None
         elif role == "tool-response":

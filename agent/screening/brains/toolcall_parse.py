@@ -24,9 +24,20 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+# CPython 3.11 keeps the AST builder's recursion depth in interpreter-wide state: two threads parsing at
+# once (two screenings in the app) can fail with "SystemError: AST constructor recursion depth mismatch"
+# (CPython issue gh-106905). Every parse of a memory message goes through this one lock.
+_AST_LOCK = threading.Lock()
+
+
+def literal_eval(text: str):
+    """ast.literal_eval, one thread at a time (see _AST_LOCK)."""
+    with _AST_LOCK:
+        return ast.literal_eval(text)
 THINK_RE = re.compile(r"<think>.*?</think>", re.S)
 FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
 HOW_TO_CALL = ('write each call as <tool_call>{"name": "<tool name>", "arguments": {<arguments as JSON>}}'
@@ -155,7 +166,7 @@ def _calls_from_text(text: str) -> list[dict]:
     """The calls of a "Calling tools:\\n[...]" memory message (a Python repr of the ToolCall dicts)."""
     body = text[len("Calling tools:"):].strip()
     try:
-        raw = ast.literal_eval(body)
+        raw = literal_eval(body)
     except (ValueError, SyntaxError):
         return []
     calls = []
