@@ -28,9 +28,10 @@ import threading
 from dataclasses import dataclass, field
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
-# CPython 3.11 keeps the AST builder's recursion depth in interpreter-wide state: two threads parsing at
-# once (two screenings in the app) can fail with "SystemError: AST constructor recursion depth mismatch"
-# (CPython issue gh-106905). Every parse of a memory message goes through this one lock.
+# CPython 3.11 keeps the AST builder's recursion-depth counter in interpreter-wide state (Python-ast.c,
+# state->recursion_depth), so two threads parsing at once (two screenings in the app) can fail with
+# "SystemError: AST constructor recursion depth mismatch", as seen here and reported from other threaded
+# programs (CPython gh-106905). Every parse of a memory message goes through this one lock.
 _AST_LOCK = threading.Lock()
 
 
