@@ -101,8 +101,8 @@ def build_app(cfg: AppConfig):
             with gr.Tab("Recording", id="recording"):      # a whole screen in one take (agent/app/recording.py)
                 from agent.app.recording import recording_tab
                 recording_tab(cfg)
-            with gr.Tab("Ask", id="ask"):
-                ask_run, ask_choices = ask_tab(cfg, current)
+            with gr.Tab("Ask", id="ask") as ask_page:
+                ask_run, ask_choices = ask_tab(cfg, current, tab=ask_page)
             with gr.Tab("Traces", id="traces"):
                 runs, run_choices = traces_tab(cfg)
             with gr.Tab("Library", id="library"):

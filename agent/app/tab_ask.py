@@ -13,7 +13,7 @@ from tools.core.errors import InputError
 log = logging.getLogger("formscout.app")
 
 
-def ask_tab(cfg: AppConfig, current):
+def ask_tab(cfg: AppConfig, current, tab=None):
     import gradio as gr
 
     from agent.chat.intents import can_answer
@@ -91,6 +91,10 @@ def ask_tab(cfg: AppConfig, current):
         return messages(turns), turns, ""
 
     current.change(bind, current, [context, run, athlete])
+    if tab is not None:
+        # bound again whenever the tab is opened: an update sent while the tab was closed (its components
+        # not on the page yet) can be lost, and the chat must never show another run than it answers about
+        tab.select(bind, current, [context, run, athlete])
     run.change(describe, [run, athlete], context)
     athlete.change(describe, [run, athlete], context)
     refresh.click(lambda r: run_choices(r), run, run)

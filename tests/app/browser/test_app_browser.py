@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser.conftest import MAX_UPLOAD_MB, screenshot, start_app
+from tests.app.browser.conftest import MAX_UPLOAD_MB, screenshot, start_app, upload_clip
 from tests.skeleton_factory import squat_clip
 
 # browser tests start the app (15-25 s here) and drive Chromium: `slow` as well, per the project's markers
@@ -79,8 +79,7 @@ def test_bad_inputs_get_a_clear_message_and_no_stack_trace(page, app_server, tmp
     for path, needle in cases:
         page.goto(url)
         page.wait_for_selector("#screen_button")
-        page.locator("#clip_upload input[type=file]").set_input_files(str(path))
-        page.wait_for_function("() => document.querySelector('#clip_upload').innerText.includes(%r)" % path.name)
+        upload_clip(page, path)
         text = _screen(page)
         assert "Could not do that" in text and needle in text, text
         _no_stack_trace(page)

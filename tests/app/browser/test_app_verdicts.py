@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser.conftest import screenshot
+from tests.app.browser.conftest import screenshot, upload_clip
 from tests.skeleton_factory import squat_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,8 +20,7 @@ HEADLINE_DONE = """() => {
 
 
 def _upload(page, path: Path) -> None:
-    page.locator("#clip_upload input[type=file]").set_input_files(str(path))
-    page.wait_for_function("(n) => document.querySelector('#clip_upload').innerText.includes(n)", arg=path.name)
+    upload_clip(page, path)
 
 
 def _screen(page, timeout_s: float = 240.0) -> str:
@@ -141,7 +140,11 @@ def test_chat_intents_bound_to_the_screened_run(page, app_server, tmp_path):
     _upload(page, npz)
     _screen(page)
     page.get_by_role("tab", name="Ask").click()
-    page.wait_for_function("() => document.querySelector('#ask_context').innerText.includes('Talking about')")
+    try:
+        page.wait_for_function("() => document.querySelector('#ask_context').innerText.includes('Talking about')")
+    except Exception:
+        print("ASK CONTEXT:", page.inner_text("#ask_context"), "| RUN:", page.input_value("#ask_run input"))
+        raise
     context = page.inner_text("#ask_context")
     asked = {}
     for question, says in (("is this even a deep squat?", "does not look like a deep squat"),
