@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 
 from agent.app.paths import AppLimits, AppPaths
@@ -23,9 +22,6 @@ class AppConfig:
     db: str | None = None                       # catalog file (default: FORMSCOUT_DB / FORMSCOUT_HOME)
     workers: int = field(default_factory=default_workers)
     queue: ScreenQueue | None = None            # built from `workers` when not given
-    # Not used by the app's own code: every catalog connection takes the catalog's inter-process lock
-    # (index.storage.lock). Kept None for helpers that still accept an extra lock of their own.
-    library_lock: threading.Lock | None = None
 
     def __post_init__(self) -> None:
         if self.queue is None:

@@ -25,7 +25,6 @@ import html
 import json
 import logging
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,16 +154,16 @@ def correct_split(folder: Path, rows) -> RecordingView:
     return view_of(folder)
 
 
-def score_staged(folder: Path, athlete_id: str = "", sex: str = "", pdf: bool = False, db: str | None = None,
-                 library_lock: threading.Lock | None = None):
-    """Score every test clip of the (corrected) split: (scorecard, seconds, the view with counted repetitions)."""
+def score_staged(folder: Path, athlete_id: str = "", sex: str = "", pdf: bool = False, db: str | None = None):
+    """Score every test clip of the (corrected) split: (scorecard, seconds, the view with counted repetitions).
+
+    No app-wide lock: every catalog connection takes the catalog's own inter-process lock."""
     from agent.screening.recording import load_analysis, score_recording
     from agent.screening.session import SessionOptions
     t0 = time.perf_counter()
     analysis = load_analysis(folder / "out")
     options = SessionOptions(athlete_id=athlete_id, sex=sex, pdf=pdf, db=db or "")
-    with library_lock or threading.Lock():
-        result = score_recording(analysis, options)
+    result = score_recording(analysis, options)
     verdicts = [json.loads(p.read_text()) for p in sorted((folder / "out" / "runs").glob("*/verdict.json"))]
     return result.scorecard, time.perf_counter() - t0, view_of(folder, verdicts)
 
@@ -306,7 +305,7 @@ def recording_tab(cfg) -> None:
         try:
             check_athlete_id(athlete_id)
             sc, seconds, view = score_staged(Path(folder), athlete_id=athlete_id or "", sex=sex_choice or "",
-                                             db=cfg.db, library_lock=cfg.library_lock)
+                                             db=cfg.db)
         except InputError as exc:
             return problem(str(exc)), gr.update(value=[]), gr.update()
         except Exception:
