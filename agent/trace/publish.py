@@ -27,12 +27,7 @@ from agent.trace.check import check_trace
 from agent.trace.record import load_trace
 from tools.report.headline import decider_label, headline, not_the_test
 from tools.report.similar import similar_summary
-from tools.report.vocabulary import (
-    criterion_name,
-    plain_inputs,
-    threshold_text,
-    value_text,
-)
+from tools.report.vocabulary import criterion_name, plain_inputs, threshold_text, value_text
 from tools.video.sampling import spread_frame_indices
 
 log = logging.getLogger(__name__)

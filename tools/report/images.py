@@ -15,7 +15,7 @@ def new_figure(figsize: tuple[float, float], dpi: float | None = None):
     belongs to its caller alone and is freed with it.
     """
     from matplotlib.figure import Figure
-    fig = Figure(figsize=figsize, dpi=dpi) if dpi else Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, dpi=dpi)        # dpi None: matplotlib's default
     return fig, fig.subplots()
 
 

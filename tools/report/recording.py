@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 
-from tools.report.images import data_uri_png, file_uri
+from tools.report.images import data_uri_png, file_uri, new_figure
 
 TEST_COLOURS = {"deep_squat": "#1565c0", "hurdle_step": "#6a1b9a", "inline_lunge": "#00838f",
                 "shoulder_mobility": "#ef6c00", "active_straight_leg_raise": "#2e7d32",
@@ -32,7 +32,6 @@ def _name(test: str) -> str:
 
 def timeline_png(rec: dict) -> str:
     """PNG data URI: the recording's timeline (bands per test, clips darker, split points as lines)."""
-    from tools.report.images import new_figure
 
     fps = float(rec["fps"])
     total = rec["n_frames"] / fps

@@ -19,7 +19,7 @@ import numpy as np
 
 from tools.core.fms import BILATERAL, TEST_TITLES, TESTS, test_title
 from tools.report.headline import decider_label, headline
-from tools.report.images import data_uri_png, file_uri
+from tools.report.images import data_uri_png, file_uri, new_figure
 from tools.report.vocabulary import criterion_name, threshold_text, value_text
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,6 @@ def _clip_verdict(clip: dict) -> dict:
 
 def asymmetry_strip(scorecard: dict) -> str:
     """PNG data URI: per bilateral test, L and R scores side by side; asymmetric tests highlighted."""
-    from tools.report.images import new_figure
     tests = [t for t in TESTS if t in BILATERAL]
     fig, ax = new_figure((8.0, 2.4))
     for i, t in enumerate(tests):
@@ -119,7 +118,6 @@ def criterion_plot(clip: dict, fps_hint: float = 30.0) -> str | None:
     series = read_series(clip.get("angles_csv"), crit.get("measure"))
     if series is None:
         return None
-    from tools.report.images import new_figure
     t, v = series
     fig, ax = new_figure((4.2, 2.4))
     ax.plot(t, v, color="#1565c0", lw=1.4, label=crit["measure"])

@@ -28,6 +28,10 @@ import threading
 from dataclasses import dataclass, field
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+THINK_RE = re.compile(r"<think>.*?</think>", re.S)
+FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
+HOW_TO_CALL = ('write each call as <tool_call>{"name": "<tool name>", "arguments": {<arguments as JSON>}}'
+               "</tool_call>")
 # CPython 3.11 keeps the AST builder's recursion-depth counter in interpreter-wide state (Python-ast.c,
 # state->recursion_depth), so two threads parsing at once (two screenings in the app) can fail with
 # "SystemError: AST constructor recursion depth mismatch", as seen here and reported from other threaded
@@ -39,10 +43,6 @@ def literal_eval(text: str):
     """ast.literal_eval, one thread at a time (see _AST_LOCK)."""
     with _AST_LOCK:
         return ast.literal_eval(text)
-THINK_RE = re.compile(r"<think>.*?</think>", re.S)
-FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
-HOW_TO_CALL = ('write each call as <tool_call>{"name": "<tool name>", "arguments": {<arguments as JSON>}}'
-               "</tool_call>")
 
 
 @dataclass

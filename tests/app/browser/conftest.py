@@ -46,15 +46,15 @@ def upload_clip(page, path: Path, component: str = "#clip_upload") -> None:
     the file is handed over again, up to three times, before the page is declared stuck."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     shows = "(a) => { const e = document.querySelector(a[0]); return !!e && e.innerText.includes(a[1]); }"
-    for _ in range(2):
+    for attempt in range(3):
         page.locator(f"{component} input[type=file]").set_input_files(str(path))
-        try:
-            page.wait_for_function(shows, arg=[component, Path(path).name], timeout=UPLOAD_FIRST_WAIT_MS)
+        try:      # the last try waits the page's full default timeout
+            page.wait_for_function(shows, arg=[component, Path(path).name],
+                                   **({"timeout": UPLOAD_FIRST_WAIT_MS} if attempt < 2 else {}))
             return
         except PlaywrightTimeout:
-            continue
-    page.locator(f"{component} input[type=file]").set_input_files(str(path))
-    page.wait_for_function(shows, arg=[component, Path(path).name])
+            if attempt == 2:
+                raise
 
 
 def _free_port() -> int:
