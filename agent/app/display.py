@@ -58,6 +58,8 @@ def criteria_rows(verdict: dict) -> list[list]:
         note = names.explanation or c.get("description") or ""
         if c.get("reason"):
             note = f"{public_message(c['reason'])}. {note}"
+        if c.get("view_source"):                      # two clips of one repetition: which one decided it
+            note = f"Decided by {c['view_source']}. {note}"
         name = names.name + (f" ({label})" if c.get("id") == verdict.get("deciding_criterion") else "")
         rows.append([name, value_text(c.get("value"), c.get("unit")), threshold_text(c), result, frame, note])
     return rows

@@ -30,7 +30,8 @@ PageCallback = Callable[[float, str], None]          # (fraction 0-1, what is ha
 # a step's usual share of a screening's time (measured on the demo clip: pose ~75%, overlay and ST-GCN ~10% each)
 STEP_WEIGHTS: dict[str, float] = {
     "check_video": 1.0, "select_athlete_sam3": 30.0, "estimate_pose": 70.0, "lift_to_3d": 1.0,
-    "prepare_skeleton": 1.0, "measure_angles": 1.0, "segment_repetitions": 1.0, "score_rubric": 1.0,
+    "prepare_skeleton": 1.0, "measure_angles": 1.0, "segment_repetitions": 1.0, "measure_second_view": 80.0,
+    "score_rubric": 1.0,
     "score_stgcn": 8.0, "retrieve_similar_clips": 2.0, "retrieve_passages": 2.0, "decide": 0.5,
     "render_overlay": 9.0,
 }

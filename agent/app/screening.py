@@ -33,6 +33,7 @@ class ScreenForm:
     heels_raised: str         # auto / yes / no
     athlete_id: str = ""
     athlete_point: tuple[float, float] | None = None   # click on the athlete in the first frame (px)
+    side_clip_path: str | None = None   # the same repetition filmed from another view (optional; --side-clip)
 
 
 @dataclass
@@ -61,6 +62,9 @@ def run_screening(form: ScreenForm, paths: AppPaths, limits: AppLimits, *, db: s
     if form.heels_raised not in ("auto", "yes", "no"):
         raise InputError(f"heels raised must be auto, yes or no (got {form.heels_raised!r})")
     point = _pick_point(form.athlete_point, source)
+    side_clip = check_clip_readable(form.side_clip_path, limits) if form.side_clip_path else None
+    if side_clip is not None and Path(side_clip).resolve() == Path(source).resolve():
+        raise InputError("the second view is the clip itself: upload the other camera's clip of the same repetition")
     queue = queue or ScreenQueue(1)
     with queue.slot(on_wait=progress):
         run_dir = paths.new_run_dir(form.test)      # claimed by the run: it writes into it and nowhere else
@@ -68,7 +72,8 @@ def run_screening(form: ScreenForm, paths: AppPaths, limits: AppLimits, *, db: s
                                 side=None if side in (None, "NA") else side, pain=bool(form.pain),
                                 heels_raised=form.heels_raised if form.test == "deep_squat" else "auto",
                                 max_duration_s=limits.max_clip_s, max_size_mb=limits.max_upload_mb,
-                                athlete_id=athlete, athlete_point=point)
+                                athlete_id=athlete, athlete_point=point,
+                                side_clip=str(side_clip) if side_clip else "")
         listener = PageProgress(progress, planned_order(request)) if progress is not None else None
         t0 = time.perf_counter()
         verdict = screen(request, progress=listener)

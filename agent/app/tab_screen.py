@@ -64,6 +64,14 @@ def screen_tab(cfg: AppConfig, current):
                                     interactive=False, elem_id="pick_frame")
                 pick_note = gr.Markdown("No athlete picked: FormScout chooses.", elem_id="pick_note")
                 pick_clear = gr.Button("Clear the pick", elem_id="pick_clear")
+            with gr.Accordion("Filmed the same repetition from a second view? (optional)", open=False,
+                              elem_id="side_clip_accordion"):
+                gr.Markdown("A second phone on the other side of the athlete (say the side, when the clip above is "
+                            "the front): each criterion is then judged from the view that measures it, and the "
+                            "criteria table says which clip decided it.")
+                side_clip = gr.File(label="Second view: the same repetition", file_count="single", type="filepath",
+                                    elem_id="side_clip_upload")
+                side_clip_note = gr.Markdown("", elem_id="side_clip_note")
             go = gr.Button("Screen the clip", variant="primary", elem_id="screen_button")
         with gr.Column(scale=2):
             verdict_md = gr.Markdown("Results appear here.", elem_id="verdict")
@@ -117,6 +125,17 @@ def screen_tab(cfg: AppConfig, current):
     # resolve the string, so give it the class itself
     on_pick.__annotations__["evt"] = gr.SelectData
 
+    def on_side_clip(path):
+        """The second view is checked on arrival, like the clip."""
+        if not path:
+            return gr.update(value="", elem_classes=[])
+        try:
+            checked = check_clip_readable(path, cfg.limits)
+        except InputError as exc:
+            return gr.update(value=problem(str(exc)), elem_classes=["upload-bad"])
+        return gr.update(value=f"{esc(checked.name)} is ready as the second view.", elem_classes=[])
+
+    side_clip.change(on_side_clip, side_clip, side_clip_note)
     clip.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note, upload_note])
     use_demo.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note, upload_note])
     pick_img.select(on_pick, pick_frame, [pick_img, pick_point, pick_note])
@@ -127,13 +146,13 @@ def screen_tab(cfg: AppConfig, current):
 
     test.change(on_test, test, [side, heels])
 
-    def on_screen(clip_path, demo, test_name, side_choice, pain_flag, heels_choice, athlete_id, point, state,
-                  progress=gr.Progress()):
+    def on_screen(clip_path, demo, test_name, side_choice, pain_flag, heels_choice, athlete_id, point, second,
+                  state, progress=gr.Progress()):
         empty = ([], None, gr.update(visible=False), None, "", [], None, None)
         form = ScreenForm(clip_path=clip_path, use_demo=bool(demo), test=test_name,
                           side=side_choice if (test_name in BILATERAL and side_choice in ("L", "R")) else None,
                           pain=bool(pain_flag), heels_raised=heels_choice or "auto", athlete_id=athlete_id or "",
-                          athlete_point=tuple(point) if point else None)
+                          athlete_point=tuple(point) if point else None, side_clip_path=second or None)
         progress(0.0, desc="Checking the clip")
         try:
             out = run_screening(form, cfg.paths, cfg.limits, db=cfg.db, progress=page_progress(progress), queue=cfg.queue)
@@ -162,7 +181,7 @@ def screen_tab(cfg: AppConfig, current):
                 new_state)
 
     # no Gradio limit here: cfg.queue admits `workers` screenings at once and tells the others their place
-    go.click(on_screen, [clip, use_demo, test, side, pain, heels, athlete, pick_point, current],
+    go.click(on_screen, [clip, use_demo, test, side, pain, heels, athlete, pick_point, side_clip, current],
              [verdict_md, criteria, overlay, jump, frame_img, similar_md, similar, files, deciding_t, current],
              concurrency_limit=None)
     jump.click(lambda t: gr.update(playback_position=float(t)) if t is not None else gr.update(),

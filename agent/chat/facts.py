@@ -96,7 +96,7 @@ def step_result(doc: dict, tool: str) -> dict | None:
 def criterion_facts(test: str, c: dict) -> dict:
     names = criterion_name(test, c.get("id"))
     out = {k: c.get(k) for k in ("id", "description", "measure", "value", "unit", "threshold", "pass_if", "passed",
-                                 "margin", "deciding_frame", "reason")}
+                                 "margin", "deciding_frame", "reason", "view_source")}
     return dict(out, name=names.name, explanation=names.explanation)
 
 

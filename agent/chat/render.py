@@ -46,8 +46,9 @@ def _criterion_line(label: str, d: dict) -> str:
     when = f" at frame {d['deciding_frame']}" if d.get("deciding_frame") is not None else ""
     if when and d.get("time_s") is not None:
         when += f" ({fmt(d['time_s'])} s)"
+    where = f", decided by {d['view_source']}" if d.get("view_source") else ""   # two clips of one repetition
     return (f"{label}: {name} {verb}: measured {fmt(d['value'])} {_u(d)} against a threshold of "
-            f"{threshold_text(d)}{margin}{when}.")
+            f"{threshold_text(d)}{margin}{when}{where}.")
 
 
 def _head(a: Answer) -> list[str]:

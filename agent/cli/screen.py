@@ -1,5 +1,5 @@
 """`formscout screen CLIP_OR_NPZ --test TEST [--side L|R] [--pain] [--athlete-box x,y,w,h]
-[--athlete-selector track|sam3|off --sam3-checkpoint PATH] [--json] [--out DIR]`."""
+[--athlete-selector track|sam3|off --sam3-checkpoint PATH] [--side-clip CLIP2] [--json] [--out DIR]`."""
 from __future__ import annotations
 
 import json
@@ -39,6 +39,10 @@ def add_parser(sub) -> None:
                         "still counted by the quality check)")
     p.add_argument("--sam3-checkpoint", default="", metavar="PATH",
                    help="--athlete-selector sam3: local sam3.pt (never downloaded)")
+    p.add_argument("--side-clip", default="", metavar="CLIP2",
+                   help="a second clip of the same repetition from another view (e.g. the side when CLIP is the "
+                        "front): each criterion is judged from the view that measures it, and the verdict says "
+                        "which clip decided which")
     p.add_argument("--criteria", default="", help="team thresholds YAML merged over knowledge/criteria.yaml")
     p.add_argument("--athlete", default="", help="athlete id to file the run under")
     p.add_argument("--brain", default="protocol",
@@ -75,7 +79,8 @@ def run(args) -> int:
                             athlete_id=args.athlete, sex=(args.sex or "").upper(),
                             hand_length_m=args.hand_length_m, clearing_pain=args.clearing_pain,
                             athlete_box=box, athlete_point=point, athlete_keyframe=args.athlete_frame,
-                            athlete_selector=selector, sam3_checkpoint=args.sam3_checkpoint)
+                            athlete_selector=selector, sam3_checkpoint=args.sam3_checkpoint,
+                            side_clip=args.side_clip)
     # The verdict is printed first and the overlay drawn after it (off the critical path), except when the
     # JSON must carry the catalog filing, which lists the overlay's files.
     request.overlay = "now" if (args.json and args.athlete) else "after"
@@ -198,6 +203,7 @@ def format_verdict(v: dict) -> str:
         tag = f"  <- {label.lower()}" if c["id"] == v.get("deciding_criterion") else ""
         lines.append(f"  [{mark}] {name}: {value_text(c['value'], c['unit'])} (pass: "
                      f"{threshold_text(c)}; frame {c['deciding_frame']}){tag}"
+                     + (f"  [{c['view_source']}]" if c.get("view_source") else "")
                      + (f"  {c['reason']}" if c.get("reason") else ""))
     from agent.screening.repetitions import repetition_lines
     lines += [f"  {line}" for line in repetition_lines(v)]    # several repetitions: which one counted

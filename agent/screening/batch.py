@@ -2,7 +2,7 @@
 
 `run_batch(manifest, config)` reads the manifest (tools/report/manifest.py,
 BATCH_COLUMNS: clip, test, side, pain, clearing_pain, heels_raised,
-hand_length_m, athlete, sex), turns each good row into the ScreenRequest that
+hand_length_m, side_clip, athlete, sex), turns each good row into the ScreenRequest that
 `formscout screen` would build, and runs them through
 agent.screening.batch_engines (a local process pool, or Ray). Each clip is
 screened by agent.screening.run.screen, so its run folder and trace are the
@@ -212,6 +212,8 @@ def row_request(row, defaults: dict) -> dict:
                    pain=row.pain, clearing_pain=row.clearing_pain,
                    heels_raised={True: "yes", False: "no", None: "auto"}[row.heels_raised],
                    hand_length_m=row.hand_length_m)
+    if row.side_clip:
+        request["side_clip"] = row.side_clip
     if row.athlete:
         request["athlete_id"] = row.athlete
     if row.sex:

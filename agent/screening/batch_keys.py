@@ -29,7 +29,7 @@ from tools.core.files import file_sha256
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_ROOTS = ("agent", "tools", "index", "knowledge")
 SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".json", ".md", ".pt", ".safetensors", ".npz")
-REQUEST_FILE_FIELDS = ("criteria_file", "pose_weights", "sam3_checkpoint")
+REQUEST_FILE_FIELDS = ("criteria_file", "pose_weights", "sam3_checkpoint", "side_clip")
 # request fields that say where things are, not what was asked
 NOT_KEYED = ("source", "run_dir", "source_sha256", "extra") + REQUEST_FILE_FIELDS
 

@@ -1,7 +1,7 @@
 """The FMS screening protocol as data: which tool comes next, with which arguments.
 
 video -> pose -> 3D -> fit (camera, floor, constant-bone skeleton) -> prepare (fill, smooth, quality) ->
-measure -> repetitions -> rules ->
+measure -> repetitions -> (a second clip of the same repetition, when filmed) -> rules ->
 ST-GCN -> retrieve clips -> retrieve passages -> decide -> overlay.
 `next_call(request, results)` looks at what has run so far and returns the
 next (tool, arguments), or None when the protocol is complete. The protocol
@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from agent.screening.repetitions import MODE_REPETITIONS
 from tools.core.files import is_skeleton_file
 
 
@@ -51,6 +52,7 @@ class ScreenRequest:
     source_sha256: str = ""
     use_stgcn: bool = True
     use_retrieval: bool = True
+    side_clip: str = ""              # a second clip of the same repetition from another view (fused per criterion)
     overlay: str = "now"             # now: drawn before the run ends; after: the run leaves the job for the
                                      # caller to draw once the verdict is out (agent.screening.steps.render_pending_overlay)
     extra: dict = field(default_factory=dict)
@@ -84,6 +86,23 @@ def _repetitions(s: dict) -> dict:
     """score_rubric's repetitions argument: the segmentation's file, when segment_repetitions ran."""
     seg = s.get("segment_repetitions")
     return {"repetitions_path": seg["repetitions_path"]} if seg and seg.get("repetitions_path") else {}
+
+
+def _complete_repetitions(s: dict) -> int:
+    """Complete repetitions in the main clip (1 when it was scored as one)."""
+    seg = s.get("segment_repetitions") or {}
+    return int(seg.get("n_complete") or 1) if seg.get("mode") == MODE_REPETITIONS else 1
+
+
+def _second_view(s: dict) -> dict:
+    """score_rubric's second-view arguments, when measure_second_view found the second clip usable."""
+    second = s.get("measure_second_view") or {}
+    if not second:
+        return {}
+    if not second.get("skeleton_path"):
+        return {"second_view_note": f"the {second.get('label', 'side clip')} was not used: {second.get('not_used')}"}
+    return {"second_view_path": second["skeleton_path"], "second_view_label": second.get("label", "side clip"),
+            "second_view_lag_s": float((second.get("alignment") or {}).get("lag_s") or 0.0)}
 
 
 def _scored(s: dict) -> str:
@@ -181,12 +200,18 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
     ProtocolStep("segment_repetitions", "Find where each repetition starts, bottoms out and ends (the best counts).",
                  lambda r, s: {"skeleton_path": _prepared(s), "run_dir": r.run_dir, "test": r.test},
                  required=False),
+    ProtocolStep("measure_second_view", "Measure the second clip of the same repetition (another camera view) "
+                 "the same way, and check both show one movement.",
+                 lambda r, s: {"video_path": r.side_clip, "run_dir": r.run_dir, "test": r.test,
+                               "main_skeleton_path": _prepared(s), "main_repetitions": _complete_repetitions(s),
+                               "max_duration_s": r.max_duration_s, "max_size_mb": r.max_size_mb},
+                 applies=lambda r, s: bool(r.side_clip)),
     ProtocolStep("score_rubric", "Judge each criterion of the rubric against its threshold.",
                  lambda r, s: {"skeleton_path": _prepared(s), "test": r.test, "side": r.side or "",
                                "pain": r.pain, "heels_raised": r.heels_raised,
                                "criteria_file": r.criteria_file, "sex": r.sex,
                                "hand_length_m": r.hand_length_m, "clearing_pain": r.clearing_pain,
-                               **_repetitions(s)}),
+                               **_repetitions(s), **_second_view(s)}),
     ProtocolStep("score_stgcn", "Ask the ST-GCN for its second opinion on the score.",
                  lambda r, s: {"skeleton_path": _scored(s), "test": r.test,
                                "side": (s["score_rubric"].get("side") if s["score_rubric"].get("repetition_mode")
@@ -273,6 +298,11 @@ def provenance_problems(request: ScreenRequest, calls: dict[str, tuple[dict, dic
         allowed = {prepared, counted} if tool in ("score_stgcn", "retrieve_similar_clips") and counted else {prepared}
         if tool in args and args[tool].get("skeleton_path") not in allowed:
             problems.append(f"{tool} did not read the prepared skeleton of this clip")
+    if "score_rubric" in args and (args["score_rubric"].get("second_view_path") or "") != \
+            (res.get("measure_second_view", {}).get("skeleton_path") or ""):
+        problems.append("score_rubric did not read the second clip's skeleton that measure_second_view returned")
+    if "measure_second_view" in args and args["measure_second_view"].get("main_skeleton_path") != prepared:
+        problems.append("measure_second_view did not compare the second clip with this clip's prepared skeleton")
     if "segment_repetitions" in res and "score_rubric" in args and \
             (args["score_rubric"].get("repetitions_path") or "") != res["segment_repetitions"].get("repetitions_path"):
         problems.append("score_rubric did not read the repetitions segment_repetitions found")

@@ -53,13 +53,25 @@ def _check_source(path: str) -> Path:
 
 
 def _check_clip(source: Path, request: ScreenRequest) -> None:
-    """The clip is usable (a skeleton loads, a video probes within the limits) before any folder is made."""
-    if request.is_skeleton:
-        from tools.core.skeleton import Skeleton
-        Skeleton.load(source)
-    else:
-        from tools.video.clip import probe_video
-        probe_video(source, max_duration_s=request.max_duration_s, max_size_mb=request.max_size_mb)
+    """The clip (and the side clip) is usable (a skeleton loads, a video probes within the limits) before
+    any folder is made."""
+    from tools.core.files import is_skeleton_file
+    from tools.core.skeleton import Skeleton
+    from tools.video.clip import probe_video
+    clips = [source]
+    if request.side_clip:
+        side = Path(request.side_clip)
+        if not side.is_file():
+            raise InputError(f"side clip not found: {side}. Give the second video (or skeleton .npz) of the same "
+                             "repetition, or leave --side-clip out")
+        if side.resolve() == source.resolve():
+            raise InputError("--side-clip is the clip itself: give the other camera's clip of the same repetition")
+        clips.append(side)
+    for clip in clips:
+        if is_skeleton_file(clip):
+            Skeleton.load(clip)
+        else:
+            probe_video(clip, max_duration_s=request.max_duration_s, max_size_mb=request.max_size_mb)
 
 
 TASK = """Screen this Functional Movement Screen clip. Call the tools in protocol order:

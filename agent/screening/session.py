@@ -70,7 +70,8 @@ def request_kwargs(row, options: SessionOptions, sex: str | None, run_dir: Path)
     kw = dict(source=row.clip, test=row.test, run_dir=str(run_dir), side=None if row.side in (None, "NA") else row.side,
               pain=row.pain, heels_raised=heels, pose_backend=options.pose_backend, pose_weights=options.pose_weights,
               criteria_file=options.criteria_file, athlete_id=options.athlete_id)
-    wanted = {"sex": sex, "hand_length_m": row.hand_length_m, "clearing_pain": row.clearing_pain}
+    wanted = {"sex": sex, "hand_length_m": row.hand_length_m, "clearing_pain": row.clearing_pain,
+              "side_clip": getattr(row, "side_clip", "") or None}
     kw.update({k: v for k, v in wanted.items() if k in fields and v is not None})
     return kw
 

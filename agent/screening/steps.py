@@ -21,7 +21,7 @@ from tools.core import progress
 from tools.core.errors import InputError
 from tools.core.files import atomic_path
 from tools.core.skeleton import JOINT_INDEX, Skeleton
-from agent.screening.repetitions import segment_repetitions
+from agent.screening.repetitions import MODE_REPETITIONS, segment_repetitions
 
 log = logging.getLogger(__name__)
 
@@ -253,11 +253,15 @@ def measure_angles(skeleton_path: str, run_dir: str) -> dict:
 def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = False,
                  heels_raised: str = "auto", criteria_file: str = "", sex: str = "",
                  hand_length_m: float | None = None, clearing_pain: bool = False,
-                 repetitions_path: str = "") -> dict:
+                 repetitions_path: str = "", second_view_path: str = "",
+                 second_view_label: str = "side clip", second_view_note: str = "",
+                 second_view_lag_s: float = 0.0) -> dict:
     """The deterministic FMS rubric: score 0-3, each criterion with value, threshold, margin, frame.
 
     With `repetitions_path` (segment_repetitions) and several repetitions in the clip, each repetition
-    is scored on its own and the best counts (agent/screening/repetitions.py).
+    is scored on its own and the best counts (agent/screening/repetitions.py). With `second_view_path`
+    (measure_second_view: another camera's clip of the same, single repetition) each criterion is judged
+    from the view that measures it, and every criterion says which clip decided it.
     """
     from tools.scoring.rubric import score_test
     skel = Skeleton.load(skeleton_path)
@@ -266,6 +270,13 @@ def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = Fal
         raise InputError(f"heels_raised must be auto, yes or no (got {heels_raised!r})")
     if sex and sex.upper() not in ("M", "F"):
         raise InputError(f"sex must be M or F for the push-up levels (got {sex!r})")
+    if second_view_path:
+        result = score_test(skel, test, side or None, pain=pain, heels_raised=heels,
+                            criteria_file=criteria_file or None, sex=sex.upper() or None,
+                            hand_length_m=hand_length_m, clearing_pain=clearing_pain,
+                            second_view=Skeleton.load(second_view_path), second_view_label=second_view_label,
+                            second_view_lag_s=second_view_lag_s)
+        return result.to_dict()
     if repetitions_path:
         from agent.screening.repetitions import score_with_repetitions
         by_repetition = score_with_repetitions(skeleton_path, test, repetitions_path, side=side or None, pain=pain,
@@ -273,11 +284,61 @@ def score_rubric(skeleton_path: str, test: str, side: str = "", pain: bool = Fal
                                                sex=sex.upper() or None, hand_length_m=hand_length_m,
                                                clearing_pain=clearing_pain)
         if by_repetition is not None:
+            by_repetition["notes"] = list(by_repetition.get("notes") or []) + ([second_view_note] if second_view_note else [])
             return by_repetition
     result = score_test(skel, test, side or None, pain=pain, heels_raised=heels,
                         criteria_file=criteria_file or None, sex=sex.upper() or None,
                         hand_length_m=hand_length_m, clearing_pain=clearing_pain)
+    if second_view_note:
+        result.notes.append(second_view_note)
     return result.to_dict()
+
+
+def measure_second_view(video_path: str, run_dir: str, test: str, main_skeleton_path: str,
+                        main_repetitions: int = 1, max_duration_s: float = 120.0,
+                        max_size_mb: float = 500.0) -> dict:
+    """A second clip of the same repetition (another camera view) measured like this one, in the run folder's
+    second_view/, and whether it can be fused with it (agent/screening/second_view.py): returns its prepared
+    skeleton for score_rubric, or none with the reason in `not_used`."""
+    from agent.screening.second_view import SECOND_VIEW_DIR, SECOND_VIEW_LABEL, not_used_reason
+    from tools.core.files import file_sha256, is_skeleton_file
+    from tools.geometry.sync import align_clips
+    if not video_path or not Path(video_path).is_file():
+        raise InputError(f"side clip not found: {video_path}. Give the path of the second video of the same repetition")
+    folder = Path(run_dir) / SECOND_VIEW_DIR
+    folder.mkdir(exist_ok=True)
+    video: dict = {}
+    pose: dict = {}
+    fit: dict = {}
+    if is_skeleton_file(video_path):          # a skeleton file of the second view (tests, other pose pipelines)
+        prepared = prepare_skeleton(video_path, str(folder), test)
+    else:
+        video = check_video(video_path, max_duration_s=max_duration_s, max_size_mb=max_size_mb)
+        pose = estimate_pose(video_path, str(folder))
+        lifted = lift_to_3d(pose["pose_path"], str(folder))
+        fit = fit_skeleton(pose["pose_path"], str(folder), lifted["skeleton_path"], video_path=video_path)
+        prepared = prepare_skeleton(fit["skeleton_path"], str(folder), test)
+    reps = segment_repetitions(prepared["skeleton_path"], str(folder), test)
+    n_reps = int(reps.get("n_complete") or 1) if reps.get("mode") == MODE_REPETITIONS else 1
+    second = Skeleton.load(prepared["skeleton_path"])
+    alignment = align_clips(Skeleton.load(main_skeleton_path), second)
+    from tools.scoring.rubric.recognize import asked_test_check, mismatch_reason, recognize_test
+    recognition = recognize_test(second)
+    recognition.update(asked_test_check(test, recognition))
+    quality = prepared["quality"]
+    not_used = not_used_reason(quality, alignment, n_reps, int(main_repetitions or 1),
+                               mismatch_reason(test, recognition) or "")
+    return {"skeleton_path": "" if not_used else prepared["skeleton_path"],
+            "prepared_skeleton_path": prepared["skeleton_path"], "label": SECOND_VIEW_LABEL,
+            "used": not not_used, "not_used": not_used, "clip": str(video_path), "clip_sha256": file_sha256(video_path),
+            "video": {k: video.get(k) for k in ("fps", "duration_s", "width", "height")} if video else None,
+            "n_frames": pose.get("n_frames"), "detection_share": pose.get("detection_share"),
+            "fitted": fit.get("fitted", False), "view_azimuth_deg": fit.get("view_azimuth_deg"),
+            "camera_height_m": fit.get("camera_height_m"),
+            "residual_px": {k: v for k, v in (fit.get("residual_px") or {}).items() if k != "per_frame"},
+            "quality": {k: quality.get(k) for k in ("ok", "athlete_share", "problems")},
+            "n_repetitions": n_reps, "alignment": alignment.to_dict(),
+            "recognition": {k: recognition.get(k) for k in ("looks_like", "matches_asked")}}
 
 
 def render_overlay(skeleton_path: str, run_dir: str, test: str, deciding_criterion: str = "",
@@ -468,6 +529,7 @@ STEP_FUNCTIONS = {
     "prepare_skeleton": prepare_skeleton,
     "measure_angles": measure_angles,
     "segment_repetitions": segment_repetitions,
+    "measure_second_view": measure_second_view,
     "score_rubric": score_rubric,
     "score_stgcn": score_stgcn,
     "retrieve_similar_clips": retrieve_similar_clips,

@@ -67,6 +67,12 @@ INPUT_DOCS: dict[str, str] = {
     "selection_problems": "what an earlier selector (SAM 3) could not settle, reported for review",
     "repetitions_path": "repetitions.json written by segment_repetitions ('' = score the clip as one repetition)",
     "repetitions": "score_rubric's repetitions (or segment_repetitions'), to mark on the overlay's timeline",
+    "main_skeleton_path": "the main clip's prepared skeleton, to check the second clip shows the same movement",
+    "main_repetitions": "complete repetitions segment_repetitions found in the main clip (1 = one)",
+    "second_view_path": "the second clip's prepared skeleton from measure_second_view ('' = the main clip alone)",
+    "second_view_label": "how the verdict names the second clip (e.g. side clip)",
+    "second_view_note": "why the second clip was not used ('' when it was, or none was filmed)",
+    "second_view_lag_s": "the second clip's time offset from measure_second_view's alignment, seconds",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}

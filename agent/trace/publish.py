@@ -221,7 +221,8 @@ def _criteria_table(criteria: list[dict], verdict: dict | None = None) -> str:
         tag = f" <span class='muted'>({_e(label.lower())})</span>" if c["id"] == verdict.get("deciding_criterion") else ""
         rows.append(f"<tr><td><b>{_e(names.name)}</b>{tag}<br><span class='muted'>{_e(names.explanation or c.get('description'))}"
                     f" <code>{_e(c['id'])}</code></span>"
-                    f"{'<br><span class=muted>' + _e(c['reason']) + '</span>' if c.get('reason') else ''}</td>"
+                    f"{'<br><span class=muted>' + _e(c['reason']) + '</span>' if c.get('reason') else ''}"
+                    f"{'<br><span class=muted>decided by ' + _e(c['view_source']) + '</span>' if c.get('view_source') else ''}</td>"
                     f"<td>{_e(value_text(c.get('value'), c.get('unit')))}</td><td>{_e(threshold_text(c))}</td>"
                     f"<td>{_e(margin)}</td><td class='{mark[0]}'>{mark[1]}</td><td>{_e(c.get('deciding_frame'))}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"

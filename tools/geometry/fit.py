@@ -84,7 +84,7 @@ class FitConfig:
     reprojection_scale: float = 0.01               # of the figure's size (px scale of the pseudo-Huber)
     smooth_accel_m_s2: float = 4.0
     direction_prior_sd: float = 0.2
-    dtype: str = "float64"
+    dtype: str = "float64"                         # float32: no faster, and a different fit (benchmarks/bench_fit_cost.py)
 
 
 @dataclass

@@ -9,6 +9,8 @@ Columns (header names, any order; case-insensitive):
                   push-up: spinal extension; rotary stability: spinal flexion); blank = no
   heels_raised    deep squat only: heels on the 2x6 board (yes/no; blank = as recorded / flat)
   hand_length_m   shoulder mobility only: measured hand length in metres (blank = estimated)
+  side_clip       a second clip of the same repetition from another view (blank = none): each
+                  criterion is then judged from the view that measures it (as `screen --side-clip`)
 Batch manifests (`formscout batch`, BATCH_COLUMNS) may add:
   athlete         athlete id the run is filed under (blank = none)
   sex             M or F: sets the push-up levels (blank = the batch default)
@@ -27,7 +29,7 @@ from tools.core.files import CLIP_SUFFIXES, ClipNotFound, ClipResolver
 from tools.core.fms import BILATERAL, CLEARING_TESTS, TESTS, check_sex
 
 REQUIRED = ("clip", "test")
-KNOWN = ("clip", "test", "side", "pain", "clearing_pain", "heels_raised", "hand_length_m")
+KNOWN = ("clip", "test", "side", "pain", "clearing_pain", "heels_raised", "hand_length_m", "side_clip")
 BATCH_COLUMNS = KNOWN + ("athlete", "sex")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
@@ -45,6 +47,7 @@ class ManifestRow:
     hand_length_m: float | None = None
     athlete: str = ""           # batch manifests only
     sex: str = ""               # batch manifests only: "M", "F" or "" (not given)
+    side_clip: str = ""         # resolved path of a second view of the same repetition ('' = none)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,14 +156,29 @@ def parse_manifest(path: str | Path, columns: tuple[str, ...] = KNOWN, clips_dir
                     problems.append(f"{where}, field hand_length_m: {hand} is outside 0.10-0.30 m (give metres)")
             except ValueError:
                 problems.append(f"{where}, field hand_length_m: {r['hand_length_m']!r} is not a number of metres")
+        side_clip = _side_clip(r.get("side_clip", ""), path, resolved, where, problems)
         athlete, sex = _batch_fields(r, where, problems)
         if problems:
             found += [(line, text) for text in problems]
             continue
         rows.append(ManifestRow(line=line, clip=str(resolved), test=test, side=side, pain=bool(pain),
                                 clearing_pain=bool(clearing), heels_raised=heels, hand_length_m=hand,
-                                athlete=athlete, sex=sex))
+                                athlete=athlete, sex=sex, side_clip=side_clip))
     return rows, found
+
+
+def _side_clip(cell: str, manifest: Path, clip: Path, where: str, problems: list[str]) -> str:
+    """The side_clip cell as a resolved path ('' when blank), relative to the manifest's folder like clip."""
+    if not cell:
+        return ""
+    resolved = Path(cell) if Path(cell).is_absolute() else manifest.parent / cell
+    if not resolved.is_file():
+        problems.append(f"{where}, field side_clip: file not found: {cell}")
+    elif resolved.suffix.lower() not in CLIP_SUFFIXES:
+        problems.append(f"{where}, field side_clip: {resolved.name} is not a video or skeleton .npz")
+    elif resolved.resolve() == Path(clip).resolve():
+        problems.append(f"{where}, field side_clip: it is the row's clip itself; give the other view's clip")
+    return str(resolved)
 
 
 def _batch_fields(r: dict, where: str, problems: list[str]) -> tuple[str, str]:

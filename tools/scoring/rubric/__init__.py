@@ -27,6 +27,7 @@ from tools.core.errors import InputError
 from tools.core.fms import CLEARING_TESTS, check_sex, check_test_and_side
 from tools.scoring.rubric.common import Context, TestJudgement
 from tools.scoring.rubric.result import CriterionResult, RubricResult
+from tools.scoring.rubric.two_views import SecondView, fused_view
 from tools.scoring.rubric.views import estimate_view
 from tools.core.skeleton import Skeleton
 
@@ -117,7 +118,8 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
                heels_raised: bool | None = None, criteria: dict | None = None,
                criteria_file: str | None = None, sex: str | None = None,
                hand_length_m: float | None = None, clearing_pain: bool = False,
-               recognize: bool = True) -> RubricResult:
+               recognize: bool = True, second_view: Skeleton | None = None,
+               second_view_label: str = "side clip", second_view_lag_s: float = 0.0) -> RubricResult:
     """Score one clip of one FMS test with the deterministic rubric.
 
     side: "L"/"R" for bilateral tests (None = infer from the motion), None/"NA" otherwise.
@@ -126,6 +128,10 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
     sex: "M"/"F", sets the push-up hand levels (missing -> physio review).
     hand_length_m: measured hand length for shoulder mobility (missing -> estimated).
     recognize: check that the clip looks like `test` (a mismatch sends it to review).
+    second_view: another clip of the same repetition from another camera (say the side); each
+      criterion is then judged from the view that measures it (tools/scoring/rubric/two_views.py)
+      and the result's `views` says which clip decided which criterion. `second_view_lag_s`
+      (tools.geometry.sync.align_clips) puts the second clip's deciding frames on this clip's timeline.
     """
     side = check_test_and_side(test, side)
     sex = check_sex(sex)
@@ -142,8 +148,16 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         recognition = recognize_test(skel)
         recognition.update(asked_test_check(test, recognition))
         mismatch = mismatch_reason(test, recognition)
+    from tools.scoring.rubric.confidence import annotate, clip_view
+    camera = clip_view(skel, from_monocular_video(skel))
+    second = None
     try:
         j = _judge(test, skel, criteria, view, ctx)
+        if second_view is not None:
+            second = _second_view(second_view, second_view_label, test, criteria, view, camera, ctx, j.side)
+            second.lag_s, second.main_fps, second.other_fps = float(second_view_lag_s or 0.0), skel.fps, second_view.fps
+            second.main_frames = skel.n_frames
+            j = _judge(test, skel, criteria, fused_view(view, second), ctx)
     except InputError as exc:
         if mismatch:   # e.g. no stepping leg to infer the side from: the clip is another test
             raise InputError(f"{mismatch}; {exc}") from exc
@@ -161,8 +175,9 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         reasons.append(f"the rules for {test} are not yet validated on skeletons from monocular video "
                        "(pose errors on rendered clips exceed the thresholds' margins): a physio confirms the score")
 
-    from tools.scoring.rubric.confidence import annotate, clip_view
-    annotate(j.criteria, criteria.get(test, {}), clip_view(skel, from_monocular_video(skel)))
+    # results taken from the second clip carry that clip's own error (annotated when it was judged)
+    annotate([c for c in j.criteria if second is None or not c.view_source.startswith(second.label)],
+             criteria.get(test, {}), camera)
     confidence, weakest = _pivotal_confidence(j)
     decider_id = j.deciding or (weakest.id if weakest is not None else None)
     decider = next((c for c in j.criteria if c.id == decider_id), None)
@@ -181,6 +196,12 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
                        f"{weakest.threshold:.3g} {weakest.unit}{clear_by} (confidence {confidence:.2f} < {min_conf:.2f})")
     if score is None:
         reasons.append("the rules could not reach a score")
+    if second is not None:
+        inputs["views"] = {"main": {"clip": "this clip", "view": str(view), "azimuth_deg": camera.azimuth_deg},
+                           "second": {"clip": second.label, "view": second.other_view,
+                                      "azimuth_deg": second.other_camera.azimuth_deg, "lag_s": second.lag_s},
+                           "decided_by": dict(second.used)}
+        notes.append(_views_note(second))
     return RubricResult(
         test=test, side=j.side, side_inferred=j.side_inferred, score=score, confidence=confidence,
         review=bool(reasons), reasons=reasons, criteria=j.criteria,
@@ -189,3 +210,25 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         view=view, inputs=inputs, notes=notes, rubric_version=RUBRIC_VERSION,
         test_version=j.test_version, key_frame=j.key_frame,
         recognition=recognition)
+
+
+def _second_view(other: Skeleton, label: str, test: str, criteria: dict, main_view, main_camera,
+                 ctx: Context, side: str) -> SecondView:
+    """The second clip judged on its own, on the side the main clip was read on, with its own camera's errors."""
+    from tools.scoring.rubric.confidence import annotate, clip_view
+    other_view, _ = estimate_view(other)
+    other_ctx = Context(side=side if side in ("L", "R") else ctx.side, heels_raised=ctx.heels_raised,
+                        sex=ctx.sex, hand_length_m=ctx.hand_length_m)
+    jo = _judge(test, other, criteria, other_view, other_ctx)
+    other_camera = clip_view(other, from_monocular_video(other))
+    annotate(jo.criteria, criteria.get(test, {}), other_camera)
+    return SecondView(label=label, criteria={c.id: c for c in jo.criteria}, main_camera=main_camera,
+                      other_camera=other_camera, main_view=str(main_view), other_view=str(other_view))
+
+
+def _views_note(second: SecondView) -> str:
+    """One line: which clip decided which criteria."""
+    by: dict[str, list[str]] = {}
+    for cid, where in second.used.items():
+        by.setdefault(where, []).append(cid)
+    return "two clips of one repetition: " + "; ".join(f"{where} decided {', '.join(ids)}" for where, ids in by.items())

@@ -180,6 +180,10 @@ def judge_all(spec: dict, items: list[tuple], view: str, sides: dict[str, str] |
         result.measure = measure
         if gated and result.passed is not None:        # the error budget says this view cannot judge it
             result.passed, result.margin, result.margin_scaled, result.reason = None, None, None, gated
+        second = getattr(view, "second", None)
+        if second is not None:                         # a second clip of the same repetition: the better view decides
+            from tools.scoring.rubric.two_views import choose
+            result = choose(result, spec[cid], second)
         out.append(result)
     return out
 

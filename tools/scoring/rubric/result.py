@@ -31,9 +31,14 @@ class CriterionResult:
     error_sd: float | None = None     # expected measurement error sd at this view, in `unit` (rubric/confidence.py)
     margin_sd: float | None = None    # margin / error_sd: how many error sd the outcome is clear by
     error_source: str = ""            # where error_sd comes from (error budget, noise model, ...)
+    view_source: str = ""             # two clips of one repetition: which clip decided it (rubric/two_views.py)
+    view_note: str = ""               # ... and why, where the choice needs explaining
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        for key in ("view_source", "view_note"):     # one-clip runs keep their record as it was
+            if not d[key]:
+                del d[key]
         for key in ("value", "margin", "margin_scaled", "error_sd", "margin_sd"):
             if d[key] is not None:
                 d[key] = round(float(d[key]), 4)

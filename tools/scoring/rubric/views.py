@@ -46,6 +46,7 @@ class View(str):
     azimuth_deg: float | None
     camera_height_m: float | None
     from_video: bool
+    second = None       # a second clip of the same repetition (rubric/two_views.SecondView), when one was filmed
 
     def __new__(cls, name: str, azimuth_deg: float | None = None, camera_height_m: float | None = None,
                 from_video: bool = False):
