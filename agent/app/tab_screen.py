@@ -126,16 +126,18 @@ def screen_tab(cfg: AppConfig, current):
     on_pick.__annotations__["evt"] = gr.SelectData
 
     def on_side_clip(path):
-        """The second view is checked on arrival, like the clip."""
+        """The second view is checked on arrival, like the clip; a bad one is taken off the form (so another
+        can be dropped in), with the reason left beside it."""
         if not path:
-            return gr.update(value="", elem_classes=[])
+            return gr.update(value="", elem_classes=[]), gr.update()
         try:
             checked = check_clip_readable(path, cfg.limits)
         except InputError as exc:
-            return gr.update(value=problem(str(exc)), elem_classes=["upload-bad"])
-        return gr.update(value=f"{esc(checked.name)} is ready as the second view.", elem_classes=[])
+            return gr.update(value=problem(str(exc)), elem_classes=["upload-bad"]), gr.update(value=None)
+        return gr.update(value=f"{esc(checked.name)} is ready as the second view.", elem_classes=[]), gr.update()
 
-    side_clip.change(on_side_clip, side_clip, side_clip_note)
+    side_clip.upload(on_side_clip, side_clip, [side_clip_note, side_clip])
+    side_clip.clear(lambda: gr.update(value="", elem_classes=[]), None, side_clip_note)
     clip.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note, upload_note])
     use_demo.change(on_clip, [clip, use_demo], [pick_img, pick_frame, pick_point, pick_note, upload_note])
     pick_img.select(on_pick, pick_frame, [pick_img, pick_point, pick_note])

@@ -195,3 +195,35 @@ def test_two_tabs_screen_in_parallel(browser, app_server, tmp_path):
     assert b["started_at"] < a["finished_at"], "the second screening waited for the first"
     for ctx, _ in pages:
         ctx.close()
+
+
+def test_a_second_view_is_checked_on_arrival_and_names_the_clip_that_decided_each_criterion(page, app_server,
+                                                                                          tmp_path):
+    from tools.synth.library import make_sample, truth_skeleton
+    sample = make_sample("deep_squat", 8100)
+    clips = {}
+    for view, azimuth in (("front", 0.0), ("side", 88.0)):
+        skel = truth_skeleton(sample)
+        skel.meta.update(camera_view=view, view_azimuth_deg=azimuth)
+        clips[view] = skel.save(tmp_path / f"squat_{view}.npz")
+    side_input = page.locator("#side_clip_upload input[type=file]")
+    for _ in range(3):          # a click on a page still wiring up its accordion can be lost: click again
+        page.get_by_text("Filmed the same repetition from a second view?").click()
+        try:
+            side_input.wait_for(state="attached", timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
+            continue
+    fake = tmp_path / "fake_side.mp4"
+    fake.write_text("plain text wearing a video's name")
+    side_input.set_input_files(str(fake))
+    page.wait_for_function("() => document.querySelector('#side_clip_note').innerText.includes('Could not do that')")
+    assert page.inner_text("#verdict") == "Results appear here."      # nothing was screened
+    _upload(page, clips["front"])
+    upload_clip(page, clips["side"], "#side_clip_upload")
+    page.wait_for_function("() => document.querySelector('#side_clip_note').innerText.includes('second view')")
+    _screen(page)
+    verdict = json.loads((_latest_run(app_server[1]) / "verdict.json").read_text())
+    assert verdict["inputs"]["views"]["second"]["view"] == "side"
+    table = page.inner_text("#criteria")
+    assert table.count("Decided by ") == len(verdict["criteria"])
