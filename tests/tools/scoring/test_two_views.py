@@ -116,3 +116,17 @@ def test_a_criterion_read_on_the_second_clip_points_at_this_clips_frame(tmp_path
     assert knee.view_source == "side clip (side)" and knee.deciding_frame == 30
     assert knee.view_note.endswith("read on the side clip's frame 12, this clip's frame 30")
     assert second.main_frame(10_000) == 199 and second.main_frame(None) is None
+
+
+def test_a_second_clip_the_rules_cannot_read_leaves_this_clip_scored_alone(monkeypatch):
+    import tools.scoring.rubric as rubric
+    from tools.core.errors import InputError
+    front, side = _video_like("deep_squat", 8100, 0.0), _video_like("deep_squat", 8100, 88.0)
+    alone = score_test(front, "deep_squat")
+
+    def refuse(*args, **kwargs):
+        raise InputError("the joints the rules need are never seen")
+    monkeypatch.setattr(rubric, "_second_view", refuse)
+    got = score_test(front, "deep_squat", second_view=side)
+    assert "the side clip was not used: the joints the rules need are never seen" in got.notes
+    assert [c.to_dict() for c in got.criteria] == [c.to_dict() for c in alone.criteria] and "views" not in got.inputs

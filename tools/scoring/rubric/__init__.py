@@ -150,21 +150,25 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         mismatch = mismatch_reason(test, recognition)
     from tools.scoring.rubric.confidence import annotate, clip_view
     camera = clip_view(skel, from_monocular_video(skel))
-    second = None
+    second, second_refused = None, ""
     try:
         j = _judge(test, skel, criteria, view, ctx)
-        if second_view is not None:
-            second = _second_view(second_view, second_view_label, test, criteria, view, camera, ctx, j.side)
-            second.lag_s, second.main_fps, second.other_fps = float(second_view_lag_s or 0.0), skel.fps, second_view.fps
-            second.main_frames = skel.n_frames
-            j = _judge(test, skel, criteria, fused_view(view, second), ctx)
     except InputError as exc:
         if mismatch:   # e.g. no stepping leg to infer the side from: the clip is another test
             raise InputError(f"{mismatch}; {exc}") from exc
         raise
+    if second_view is not None:
+        try:
+            second = _second_view(second_view, second_view_label, test, criteria, view, camera, ctx, j.side)
+        except InputError as exc:     # the second clip cannot be read as this test: this clip is scored alone
+            second_refused = f"the {second_view_label} was not used: {exc}"
+        else:
+            second.lag_s, second.main_fps, second.other_fps = float(second_view_lag_s or 0.0), skel.fps, second_view.fps
+            second.main_frames = skel.n_frames
+            j = _judge(test, skel, criteria, fused_view(view, second), ctx)
 
     reasons = list(j.reasons)
-    notes = list(j.notes)
+    notes = list(j.notes) + ([second_refused] if second_refused else [])
     inputs = {"pain": bool(pain), **j.inputs, "test_version": j.test_version, "rubric_version": RUBRIC_VERSION}
     if test in CLEARING_TESTS:
         inputs["clearing_pain"] = bool(clearing_pain)
