@@ -106,7 +106,7 @@ def _corr_at(a: np.ndarray, b: np.ndarray, lag: int, min_overlap: int) -> float 
     return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
 
 
-def align_clips(a: Skeleton, b: Skeleton, max_lag_s: float | None = None) -> Alignment:
+def align_clips(a: Skeleton, b: Skeleton) -> Alignment:
     """The lag (s) at which clip b best matches clip a, and whether they show the same movement."""
     sa, sb = _series(a), _series(b)
     names = [n for n in sa if _moves(*sa[n]) and _moves(*sb[n])]
@@ -120,9 +120,8 @@ def align_clips(a: Skeleton, b: Skeleton, max_lag_s: float | None = None) -> Ali
     # a joint that barely moves in one view carries mostly that view's measurement noise
     weights = {n: min(WEIGHT_CAP, min(_range(sa[n][0]), _range(sb[n][0])) / CLEAR_MOVEMENT[sa[n][1]]) for n in names}
     len_a, len_b = len(sa[names[0]][0]), len(sb[names[0]][0])
-    limit = int(round((max_lag_s if max_lag_s is not None else max(len_a, len_b) / ALIGN_FPS) * ALIGN_FPS))
     best: tuple[float, int] | None = None
-    for lag in range(-min(limit, len_b - 1), min(limit, len_a - 1) + 1):
+    for lag in range(-(len_b - 1), len_a):          # every offset (the overlap rule rejects the far ones)
         rs = [_corr_at(sa[n][0], sb[n][0], lag, min_overlap) for n in names]
         if any(r is None for r in rs):
             continue

@@ -159,12 +159,11 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         raise
     if second_view is not None:
         try:
-            second = _second_view(second_view, second_view_label, test, criteria, view, camera, ctx, j.side)
+            second = _second_view(second_view, second_view_label, float(second_view_lag_s or 0.0), test, criteria,
+                                  skel, view, camera, ctx, j.side)
         except InputError as exc:     # the second clip cannot be read as this test: this clip is scored alone
             second_refused = f"the {second_view_label} was not used: {exc}"
         else:
-            second.lag_s, second.main_fps, second.other_fps = float(second_view_lag_s or 0.0), skel.fps, second_view.fps
-            second.main_frames = skel.n_frames
             j = _judge(test, skel, criteria, fused_view(view, second), ctx)
 
     reasons = list(j.reasons)
@@ -216,9 +215,10 @@ def score_test(skel: Skeleton, test: str, side: str | None = None, *, pain: bool
         recognition=recognition)
 
 
-def _second_view(other: Skeleton, label: str, test: str, criteria: dict, main_view, main_camera,
-                 ctx: Context, side: str) -> SecondView:
-    """The second clip judged on its own, on the side the main clip was read on, with its own camera's errors."""
+def _second_view(other: Skeleton, label: str, lag_s: float, test: str, criteria: dict, main: Skeleton, main_view,
+                 main_camera, ctx: Context, side: str) -> SecondView:
+    """The second clip judged on its own, on the side the main clip was read on, with its own camera's errors,
+    and the timing that puts its frames on the main clip's timeline."""
     from tools.scoring.rubric.confidence import annotate, clip_view
     other_view, _ = estimate_view(other)
     other_ctx = Context(side=side if side in ("L", "R") else ctx.side, heels_raised=ctx.heels_raised,
@@ -227,7 +227,8 @@ def _second_view(other: Skeleton, label: str, test: str, criteria: dict, main_vi
     other_camera = clip_view(other, from_monocular_video(other))
     annotate(jo.criteria, criteria.get(test, {}), other_camera)
     return SecondView(label=label, criteria={c.id: c for c in jo.criteria}, main_camera=main_camera,
-                      other_camera=other_camera, main_view=str(main_view), other_view=str(other_view))
+                      other_camera=other_camera, main_view=str(main_view), other_view=str(other_view),
+                      lag_s=lag_s, main_fps=main.fps, other_fps=other.fps, main_frames=main.n_frames)
 
 
 def _views_note(second: SecondView) -> str:
